@@ -1,0 +1,42 @@
+# Two commands set everything up on a fresh machine with Python 3.11 and make:
+#   make run    install into .venv, migrate the database, start gunicorn on $PORT (8000)
+#   make test   install the dev tools into .venv, run ruff, mypy and pytest
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export PORT
+
+.PHONY: run test lint typecheck unit bench clean
+
+$(VENV)/installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/installed-dev: $(VENV)/installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+run: $(VENV)/installed
+	$(BIN)/ivr db upgrade
+	$(BIN)/ivr info
+	@echo "Serving on http://localhost:$(PORT)/ (Ctrl-C stops it)"
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+test: lint typecheck unit
+
+lint: $(VENV)/installed-dev
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/installed-dev
+	$(BIN)/mypy
+
+unit: $(VENV)/installed-dev
+	$(BIN)/pytest -q
+
+bench: $(VENV)/installed-dev
+	$(BIN)/python -m bench.webhooks
+
+clean:
+	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

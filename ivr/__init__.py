@@ -1,0 +1,74 @@
+"""A voice hotline IVR on Twilio."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+from twilio.request_validator import RequestValidator
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ivr import cli, logs
+from ivr.calllog import CallLog
+from ivr.database import configure_engine, engine_options
+from ivr.extensions import db, migrate
+from ivr.hotline import Hotline
+from ivr.menu import load_menu
+from ivr.phones import PhoneVault
+from ivr.prompts import load_catalog
+from ivr.settings import PROJECT_ROOT, settings_from_environment
+from ivr.voice import media, views
+from ivr.voice.twiml import Renderer
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Twilio's webhook bodies are a few kilobytes; anything far larger is not Twilio.
+MAX_BODY = 64 * 1024
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    """Build the app. `config` overrides environment variables, with the same names.
+
+    Raises StartupError (one line) for a bad setting, menu or prompt file.
+    """
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    settings = settings_from_environment(Path(app.instance_path), config)
+    logs.configure(settings.log_level)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings.database_url),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+    )
+    if settings.database_url.startswith("sqlite:///"):
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+
+    menu = load_menu(settings.prompts_dir / "menu.yaml")
+    catalog = load_catalog(menu, settings.prompts_dir)
+    vault = PhoneVault(settings.phone_encryption_keys, settings.phone_hash_key)
+    with app.app_context():
+        engine = db.engine
+    configure_engine(engine)
+    app.extensions["ivr"] = Hotline(
+        settings=settings,
+        menu=menu,
+        catalog=catalog,
+        renderer=Renderer(menu, catalog),
+        vault=vault,
+        validator=RequestValidator(settings.twilio_auth_token),
+        call_log=CallLog(engine, vault),
+    )
+
+    if settings.trusted_proxy_hops:
+        hops = settings.trusted_proxy_hops
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    app.register_blueprint(views.bp)
+    app.register_blueprint(media.bp)
+    cli.register(app)
+    logging.getLogger("ivr").debug("ready", extra={"env": settings.env,
+                                                  "database": engine.dialect.name})
+    return app

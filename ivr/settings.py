@@ -1,0 +1,220 @@
+"""Every setting the service reads, in one place, from the environment.
+
+Each secret may also come from a file named by `<NAME>_FILE` (Docker and systemd
+credentials). In production a missing setting or a development default stops start-up
+with one line that names the setting; development runs with documented defaults so a
+fresh clone works with no set-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet
+
+
+class StartupError(Exception):
+    """A problem that must stop the service before it answers a call. One line."""
+
+
+class ConfigError(StartupError):
+    pass
+
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Development defaults. They are public (they are in this file), so production refuses them.
+DEV_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+DEV_TWILIO_AUTH_TOKEN = "dev-twilio-auth-token"  # noqa: S105
+DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"  # noqa: S105
+DEV_PHONE_ENCRYPTION_KEY = "ZGV2LW9ubHktcGhvbmUtZW5jcnlwdGlvbi1rZXkhISE="
+DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-do-not-use-in-production"
+
+SECRETS = ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PHONE_ENCRYPTION_KEYS",
+           "PHONE_HASH_KEY")
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    database_url: str
+    twilio_account_sid: str
+    twilio_auth_token: str
+    public_base_url: str | None
+    trusted_proxy_hops: int
+    secret_key: str
+    phone_encryption_keys: tuple[str, ...]
+    phone_hash_key: str
+    log_level: str
+    prompts_dir: Path
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+
+def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
+    source = _Source(environ)
+    env = source.choice("IVR_ENV", ENVIRONMENTS, default="development")
+    production = env == "production"
+    dev_database = f"sqlite:///{instance_path / 'ivr.sqlite3'}"
+    settings = Settings(
+        env=env,
+        database_url=_database_url(source.get("DATABASE_URL", dev_database, production)),
+        twilio_account_sid=source.get("TWILIO_ACCOUNT_SID", DEV_TWILIO_ACCOUNT_SID, production),
+        twilio_auth_token=source.get("TWILIO_AUTH_TOKEN", DEV_TWILIO_AUTH_TOKEN, production),
+        public_base_url=_public_base_url(source.optional("PUBLIC_BASE_URL"), production),
+        trusted_proxy_hops=source.integer("TRUSTED_PROXY_HOPS", default=0, low=0, high=5),
+        secret_key=source.get("SECRET_KEY", DEV_SECRET_KEY, production),
+        phone_encryption_keys=_fernet_keys(
+            source.get("PHONE_ENCRYPTION_KEYS", DEV_PHONE_ENCRYPTION_KEY, production)
+        ),
+        phone_hash_key=source.get("PHONE_HASH_KEY", DEV_PHONE_HASH_KEY, production),
+        log_level=source.choice("LOG_LEVEL", LOG_LEVELS, default="INFO", upper=True),
+        prompts_dir=_prompts_dir(source),
+    )
+    if production:
+        _refuse_dev_values(settings)
+    _check_values(settings)
+    return settings
+
+
+class _Source:
+    """Reads raw values, resolving `<NAME>_FILE` for secrets."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+
+    def optional(self, name: str) -> str | None:
+        value = self.environ.get(name)
+        file_name = self.environ.get(f"{name}_FILE") if name in SECRETS else None
+        if value and file_name:
+            raise ConfigError(f"{name} and {name}_FILE are both set; set only one")
+        if file_name:
+            return _read_secret_file(name, file_name)
+        return value.strip() if value and value.strip() else None
+
+    def get(self, name: str, dev_default: str, required: bool) -> str:
+        value = self.optional(name)
+        if value is None and required:
+            raise ConfigError(f"{name} is not set (required when IVR_ENV=production)")
+        return value or dev_default
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str, upper: bool = False) -> str:
+        value = self.optional(name) or default
+        value = value.upper() if upper else value.lower()
+        if value not in allowed:
+            raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name}={value} is outside {low}..{high}")
+        return value
+
+
+def _prompts_dir(source: _Source) -> Path:
+    path = Path(source.optional("PROMPTS_DIR") or PROJECT_ROOT / "prompts")
+    if not path.is_dir():
+        raise ConfigError(f"PROMPTS_DIR={path} is not a directory")
+    return path
+
+
+def prompts_dir_from_environment() -> Path:
+    """For the prompt commands, which must work even when the app cannot start."""
+    return _prompts_dir(_Source(os.environ))
+
+
+def _read_secret_file(name: str, path: str) -> str:
+    try:
+        value = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{name}_FILE={path}: cannot read it ({reason})") from None
+    if not value:
+        raise ConfigError(f"{name}_FILE={path}: the file is empty")
+    return value
+
+
+def _database_url(url: str) -> str:
+    # psycopg 3 is the driver we ship; accept the plain and the Heroku-style spellings.
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def _public_base_url(url: str | None, production: bool) -> str | None:
+    if url is None:
+        if production:
+            raise ConfigError(
+                "PUBLIC_BASE_URL is not set (required when IVR_ENV=production: "
+                "it is the URL Twilio signs)"
+            )
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ConfigError(f"PUBLIC_BASE_URL={url!r} is not a base URL like https://ivr.example.org")
+    if production and parts.scheme != "https":
+        raise ConfigError("PUBLIC_BASE_URL must be https:// when IVR_ENV=production")
+    return url.rstrip("/")
+
+
+def _fernet_keys(raw: str) -> tuple[str, ...]:
+    keys = tuple(key.strip() for key in raw.split(",") if key.strip())
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except ValueError:
+            raise ConfigError(
+                f"PHONE_ENCRYPTION_KEYS: key {number} of {len(keys)} is not a Fernet key "
+                "(make one with: ivr keys new)"
+            ) from None
+    if not keys:
+        raise ConfigError("PHONE_ENCRYPTION_KEYS is empty")
+    return keys
+
+
+def _refuse_dev_values(settings: Settings) -> None:
+    dev_values = {
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid == DEV_TWILIO_ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token == DEV_TWILIO_AUTH_TOKEN,
+        "SECRET_KEY": settings.secret_key == DEV_SECRET_KEY,
+        "PHONE_ENCRYPTION_KEYS": DEV_PHONE_ENCRYPTION_KEY in settings.phone_encryption_keys,
+        "PHONE_HASH_KEY": settings.phone_hash_key == DEV_PHONE_HASH_KEY,
+    }
+    for name, is_dev in dev_values.items():
+        if is_dev:
+            raise ConfigError(f"{name} is the development default; set a real secret in production")
+
+
+def _check_values(settings: Settings) -> None:
+    sid = settings.twilio_account_sid
+    if not (sid.startswith("AC") and len(sid) == 34 and sid[2:].isalnum()):
+        raise ConfigError("TWILIO_ACCOUNT_SID does not look like an account SID (AC + 32 chars)")
+    if len(settings.phone_hash_key.encode()) < 32:
+        raise ConfigError("PHONE_HASH_KEY must be at least 32 bytes long")
+    if settings.production and len(settings.secret_key) < 32:
+        raise ConfigError("SECRET_KEY must be at least 32 characters long in production")
+
+
+def settings_from_environment(
+    instance_path: Path, overrides: Mapping[str, str] | None = None
+) -> Settings:
+    environ = dict(os.environ)
+    environ.update(overrides or {})
+    return load_settings(environ, instance_path)
+

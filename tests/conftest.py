@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import flask_migrate
+import psycopg
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr import create_app
+from ivr.extensions import db
+from ivr.simulator import Phone
+from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
+
+POSTGRES_URL_VARIABLE = "IVR_TEST_POSTGRES_URL"
+SETTING_PREFIXES = ("IVR_", "DATABASE_URL", "TWILIO_", "PUBLIC_BASE_URL", "TRUSTED_PROXY",
+                    "SECRET_KEY", "PHONE_", "LOG_LEVEL", "PROMPTS_DIR")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _clean_environment() -> Iterator[None]:
+    """The developer's own settings must not leak into the tests (the test PostgreSQL URL
+    is read before this, see postgres_server_url)."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.startswith(SETTING_PREFIXES) and name != POSTGRES_URL_VARIABLE:
+                patch.delenv(name)
+        yield
+
+
+def close(app: Flask) -> None:
+    hotline_of(app).call_log.close(timeout=2)
+    with app.app_context():
+        db.engine.dispose()
+
+
+def migrate(app: Flask) -> None:
+    with app.app_context():
+        flask_migrate.upgrade()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: migrations run once per session."""
+    path = tmp_path_factory.mktemp("template") / "ivr.sqlite3"
+    app = create_app(settings_for(f"sqlite:///{path}"))
+    migrate(app)
+    close(app)
+    return path
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, template_database: Path) -> Iterator[Callable[..., Flask]]:
+    """Build an app on its own copy of the database; keyword arguments are settings."""
+    apps: list[Flask] = []
+
+    def make(**settings: str) -> Flask:
+        path = tmp_path / f"ivr-{len(apps)}.sqlite3"
+        shutil.copy(template_database, path)
+        app = create_app(settings_for(f"sqlite:///{path}", **settings))
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        close(app)
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask]) -> Flask:
+    return make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def phone_for(app: Flask) -> Callable[..., Phone]:
+    client = app.test_client()
+
+    def send(method: str, url: str, params: dict[str, str],
+             headers: dict[str, str]) -> tuple[int, str, bytes]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        response = client.open(path, method=method, data=params if method == "POST" else None,
+                               headers=headers)
+        return response.status_code, response.content_type or "", response.get_data()
+
+    def make(**details: str) -> Phone:
+        return Phone(send=send, auth_token=AUTH_TOKEN, base_url=BASE_URL, fetch_media=True,
+                     **details)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture
+def phone(app: Flask) -> Callable[..., Phone]:
+    """A caller's phone, calling the test app: `phone(caller="+380...")`."""
+    return phone_for(app)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set")
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database of its own for one test."""
+    name = f"ivr_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    yield urlsplit(postgres_server_url)._replace(path=f"/{name}").geturl()
+    with psycopg.connect(postgres_server_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_app(postgres_url: str) -> Iterator[Flask]:
+    app = create_app(settings_for(postgres_url))
+    migrate(app)
+    yield app
+    close(app)

@@ -1,0 +1,70 @@
+"""Helpers the tests share: settings for a test app, signed requests, what got stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+from werkzeug.test import TestResponse
+
+from ivr.extensions import db
+from ivr.hotline import Hotline
+from ivr.models import Call, CallEvent
+from ivr.simulator import Heard
+
+AUTH_TOKEN = "test-auth-token"
+BASE_URL = "http://localhost"
+CALLER = "+79161234567"
+HOTLINE = "+15005550006"
+CALL_SID = "CA" + "1" * 32
+
+
+def settings_for(database_url: str, **overrides: str) -> dict[str, str]:
+    return {"IVR_ENV": "development", "DATABASE_URL": database_url,
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LOG_LEVEL": "INFO", **overrides}
+
+
+def hotline_of(app: Flask) -> Hotline:
+    hotline: Hotline = app.extensions["ivr"]
+    return hotline
+
+
+def signature(url: str, params: dict[str, str], token: str = AUTH_TOKEN) -> str:
+    return str(RequestValidator(token).compute_signature(url, params))
+
+
+def twilio_params(**params: str) -> dict[str, str]:
+    """What Twilio sends with every voice webhook of an inbound call."""
+    return {"CallSid": CALL_SID, "AccountSid": "AC" + "0" * 32, "From": CALLER, "To": HOTLINE,
+            "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01",
+            **params}
+
+
+def signed_post(client: FlaskClient, path: str, params: dict[str, str],
+                token: str = AUTH_TOKEN, base: str = BASE_URL,
+                headers: dict[str, str] | None = None) -> TestResponse:
+    return client.post(path, data=params, headers={
+        "X-Twilio-Signature": signature(base + path, params, token), **(headers or {})})
+
+
+def stored_calls(app: Flask) -> list[Call]:
+    assert hotline_of(app).call_log.drain(), "the call log did not finish writing"
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Call).order_by(Call.id)))
+
+
+def stored_events(app: Flask, call_sid: str | None = None) -> list[CallEvent]:
+    assert hotline_of(app).call_log.drain(), "the call log did not finish writing"
+    query = sa.select(CallEvent).order_by(CallEvent.id)
+    if call_sid is not None:
+        query = query.where(CallEvent.call_sid == call_sid)
+    with app.app_context():
+        return list(db.session.scalars(query))
+
+
+def prompts(heard: Iterable[Heard]) -> list[tuple[str | None, str | None]]:
+    """(language, prompt id) of each recording heard."""
+    return [(item.lang, item.prompt) for item in heard]

@@ -1,0 +1,200 @@
+"""Every call leg and every step of it is logged; callers' numbers only ever encrypted."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr import calllog
+from ivr.calllog import Event
+from ivr.settings import DEV_PHONE_HASH_KEY
+from ivr.simulator import Phone
+from tests.support import (
+    CALL_SID,
+    CALLER,
+    hotline_of,
+    signed_post,
+    stored_calls,
+    stored_events,
+    twilio_params,
+)
+
+
+def test_a_call_is_logged_as_a_leg_and_its_steps(app: Flask, phone: Callable[..., Phone]) -> None:
+    caller = phone(caller="+380501234567")
+    caller.dial()
+    caller.press("2")
+    caller.press("3")
+    caller.hang_up(duration=42, sequence=2)
+
+    [call] = stored_calls(app)
+    assert (call.call_sid, call.direction, call.language) == (caller.call_sid, "inbound", "uk")
+    assert (call.status, call.duration_seconds) == ("completed", 42)
+    assert call.ended_at is not None and call.ended_at >= call.started_at
+    events = stored_events(app, caller.call_sid)
+    assert [(event.kind, event.node, event.digits, event.outcome) for event in events] == [
+        ("incoming", "language", None, "ask:language"),
+        ("input", "language", "2", "language:uk"),
+        ("input", "main", "3", "goto:about"),
+        ("status", None, None, None),
+    ]
+    assert events[-1].status == "completed"
+
+
+def test_callers_number_is_stored_encrypted_beside_a_keyed_hash(
+        app: Flask, phone: Callable[..., Phone]) -> None:
+    phone(caller=CALLER).dial()
+
+    [call] = stored_calls(app)
+    assert call.from_number is not None and CALLER not in call.from_number
+    assert hotline_of(app).vault.decrypt(call.from_number) == CALLER
+    expected = hmac.new(DEV_PHONE_HASH_KEY.encode(), CALLER.encode(), hashlib.sha256).hexdigest()
+    assert call.from_number_hash == expected
+
+
+def test_no_callers_number_in_plain_text_in_the_database_file(
+        app: Flask, phone: Callable[..., Phone]) -> None:
+    numbers = ["+79161234567", "+380501234567", "+442079460958"]
+    for number in numbers:
+        caller = phone(caller=number)
+        caller.dial()
+        caller.press("1")
+        caller.hang_up()
+    stored_calls(app)
+
+    database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    contents = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    for number in numbers:
+        assert number.encode() not in contents
+        assert number[1:].encode() not in contents
+
+
+def test_withheld_caller_is_logged_without_a_number(app: Flask,
+                                                    phone: Callable[..., Phone]) -> None:
+    phone(caller="anonymous").dial()
+
+    [call] = stored_calls(app)
+    assert call.from_number is None and call.from_number_hash is None
+
+
+def test_status_callback_sent_twice_is_stored_once(app: Flask, client: FlaskClient) -> None:
+    params = twilio_params(CallStatus="completed", CallDuration="30", SequenceNumber="3")
+
+    signed_post(client, "/voice/status", params)
+    signed_post(client, "/voice/status", params)
+
+    assert len(stored_events(app)) == 1
+    assert len(stored_calls(app)) == 1
+
+
+def test_late_status_callback_never_moves_a_call_backwards(app: Flask,
+                                                           client: FlaskClient) -> None:
+    signed_post(client, "/voice/status", twilio_params(CallStatus="completed",
+                                                       CallDuration="30", SequenceNumber="3"))
+    stored_calls(app)
+    signed_post(client, "/voice/status", twilio_params(CallStatus="ringing", SequenceNumber="1"))
+    signed_post(client, "/voice/status", twilio_params(CallStatus="in-progress",
+                                                       SequenceNumber="2"))
+
+    [call] = stored_calls(app)
+    assert (call.status, call.duration_seconds) == ("completed", 30)
+    assert [event.status for event in stored_events(app)] == ["completed", "ringing",
+                                                              "in-progress"]
+
+
+def test_status_callbacks_in_any_order_end_in_the_same_state(
+        make_app: Callable[..., Flask]) -> None:
+    deliveries = [("initiated", "0"), ("ringing", "1"), ("in-progress", "2"), ("completed", "3")]
+    finals = []
+    for order in (deliveries, deliveries[::-1], [deliveries[3], deliveries[0], deliveries[3]]):
+        app = make_app()
+        client = app.test_client()
+        for status, sequence in order:
+            signed_post(client, "/voice/status", twilio_params(
+                CallStatus=status, SequenceNumber=sequence, CallDuration="12",
+                Timestamp="Wed, 25 Nov 2026 10:00:12 +0000"))
+        [call] = stored_calls(app)
+        finals.append((call.status, call.duration_seconds, call.ended_at))
+    assert finals == [("completed", 12, datetime(2026, 11, 25, 10, 0, 12, tzinfo=UTC))] * 3
+
+
+def test_status_callback_for_an_unknown_call_creates_its_leg(app: Flask,
+                                                              client: FlaskClient) -> None:
+    signed_post(client, "/voice/status", twilio_params(
+        CallStatus="no-answer", Direction="outbound-api", SequenceNumber="2",
+        ParentCallSid="CA" + "2" * 32))
+
+    [call] = stored_calls(app)
+    assert (call.direction, call.status, call.parent_call_sid) == (
+        "outbound-api", "no-answer", "CA" + "2" * 32)
+
+
+def test_webhook_retried_by_twilio_is_logged_once(app: Flask, client: FlaskClient) -> None:
+    retry = {"I-Twilio-Idempotency-Token": "attempt-token-1"}
+    path = "/voice/menu/input?node=main&lang=ru&try=1"
+
+    first = signed_post(client, path, twilio_params(Digits="3"), headers=retry)
+    second = signed_post(client, path, twilio_params(Digits="3"), headers=retry)
+
+    assert first.data == second.data
+    assert len(stored_events(app)) == 1
+
+
+def test_status_callback_without_call_sid_is_acknowledged_and_ignored(
+        app: Flask, client: FlaskClient) -> None:
+    response = signed_post(client, "/voice/status", {"CallStatus": "completed"})
+
+    assert response.status_code == 204
+    assert stored_events(app) == []
+
+
+def test_the_log_waits_for_the_database_and_loses_nothing(
+        app: Flask, phone: Callable[..., Phone], monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = calllog.write_entries
+    outage = {"failures": 3}
+
+    def database_down_for_a_while(*args, **kwargs):
+        if outage["failures"]:
+            outage["failures"] -= 1
+            raise sa.exc.OperationalError("INSERT", {}, Exception("connection refused"))
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(calllog, "write_entries", database_down_for_a_while)
+    caller = phone()
+    caller.dial()
+    caller.press("1")
+    caller.hang_up()
+
+    assert len(stored_events(app, caller.call_sid)) == 3
+    assert outage["failures"] == 0
+
+
+def test_an_entry_the_database_refuses_does_not_hold_back_the_others(app: Flask) -> None:
+    log = hotline_of(app).call_log
+    now = datetime.now(UTC)
+    good = Event(CALL_SID, None, "menu", now, node="main")
+    bad = Event(None, None, "menu", now)  # type: ignore[arg-type]
+
+    log.record(good, bad, Event(CALL_SID, None, "menu", now, node="about"))
+
+    assert [event.node for event in stored_events(app)] == ["main", "about"]
+
+
+def test_logs_show_the_callers_number_masked_and_never_in_full(
+        phone: Callable[..., Phone], capsys: pytest.CaptureFixture[str]) -> None:
+    caller = phone(caller="+79161234567")
+    caller.dial()
+    caller.press("1")
+    caller.hang_up()
+
+    logged = capsys.readouterr().err
+    assert "+7916•••••67" in logged
+    assert "79161234567" not in logged and "9161234567" not in logged

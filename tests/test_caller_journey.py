@@ -1,0 +1,146 @@
+"""A caller's journey through the menus, told through a phone that calls like Twilio does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from ivr.simulator import Phone
+from tests.support import prompts
+
+MAIN_MENU = ["main_intro", "option_operator", "option_callback", "option_about",
+             "option_repeat", "option_language"]
+Dial = Callable[..., Phone]
+
+
+def main_menu(lang: str) -> list[tuple[str, str]]:
+    return [(lang, prompt) for prompt in MAIN_MENU]
+
+
+def test_caller_hears_each_language_offered_in_that_language(phone: Dial) -> None:
+    caller = phone(caller="+441632960961")
+
+    heard = caller.dial()
+
+    assert prompts(heard) == [("ru", "language_option"), ("uk", "language_option"),
+                              ("en", "language_option")]
+    assert caller.listening
+
+
+def test_caller_from_ukraine_hears_ukrainian_offered_first(phone: Dial) -> None:
+    caller = phone(caller="+380501234567")
+
+    assert prompts(caller.dial())[0] == ("uk", "language_option")
+    # The keys never move: 2 is still Ukrainian.
+    assert prompts(caller.press("2")) == main_menu("uk")
+
+
+@pytest.mark.parametrize(("key", "lang"), [("1", "ru"), ("2", "uk"), ("3", "en")])
+def test_caller_chooses_a_language_and_hears_the_main_menu_in_it(
+        phone: Dial, key: str, lang: str) -> None:
+    caller = phone()
+    caller.dial()
+
+    heard = caller.press(key)
+
+    assert prompts(heard) == main_menu(lang)
+    assert all(item.kind == "play" for item in heard)  # every prompt downloaded as audio
+
+
+@pytest.mark.parametrize(("key", "lang"), [("1", "ru"), ("2", "uk"), ("3", "en")])
+def test_walk_through_every_option_of_the_main_menu(phone: Dial, key: str, lang: str) -> None:
+    caller = phone()
+    caller.dial()
+    caller.press(key)
+
+    assert prompts(caller.press("3")) == [(lang, "about"), *main_menu(lang)]
+    assert prompts(caller.press("1")) == [(lang, "operator_unavailable"), *main_menu(lang)]
+    assert prompts(caller.press("2")) == [(lang, "callback_unavailable"), *main_menu(lang)]
+    assert prompts(caller.press("0")) == main_menu(lang)
+    assert prompts(caller.press("*"))[:3] == [("ru", "language_option"),
+                                              ("uk", "language_option"),
+                                              ("en", "language_option")]
+
+
+def test_caller_who_presses_nothing_hears_the_menu_three_times_then_is_routed(
+        phone: Dial) -> None:
+    caller = phone()
+    caller.dial()
+    first = caller.press("3")
+
+    second = caller.wait()
+    third = caller.wait()
+    routed = caller.wait()
+
+    assert prompts(first) == prompts(second) == prompts(third) == main_menu("en")
+    # What happens next is said, then the menu file's fallback (for now: a polite goodbye).
+    assert prompts(routed) == [("en", "no_choice"), ("en", "goodbye")]
+    assert caller.hung_up
+
+
+def test_caller_who_presses_a_wrong_key_hears_that_it_is_not_an_option(phone: Dial) -> None:
+    caller = phone()
+    caller.dial()
+    caller.press("1")
+
+    heard = caller.press("9")
+
+    assert prompts(heard) == [("ru", "invalid_option"), *main_menu("ru")]
+    assert prompts(caller.press("3")) == [("ru", "about"), *main_menu("ru")]
+
+
+def test_caller_who_keeps_pressing_wrong_keys_is_not_kept_in_a_loop(phone: Dial) -> None:
+    caller = phone()
+    caller.dial()
+    caller.press("2")
+
+    caller.press("#")
+    caller.press("7")
+    routed = caller.press("8")
+
+    assert prompts(routed) == [("uk", "invalid_option"), ("uk", "no_choice"), ("uk", "goodbye")]
+    assert caller.hung_up
+
+
+def test_wrong_key_at_the_language_menu_is_explained_in_every_language(phone: Dial) -> None:
+    caller = phone()
+    caller.dial()
+
+    heard = caller.press("9")
+
+    assert prompts(heard)[:3] == [("ru", "invalid_option"), ("uk", "invalid_option"),
+                                  ("en", "invalid_option")]
+    assert prompts(heard)[3:] == [("ru", "language_option"), ("uk", "language_option"),
+                                  ("en", "language_option")]
+
+
+def test_silent_caller_at_the_language_menu_goes_on_in_their_likely_language(
+        phone: Dial) -> None:
+    caller = phone(caller="+380501234567")
+    caller.dial()
+    caller.wait()
+    caller.wait()
+
+    routed = caller.wait()
+
+    assert prompts(routed) == [("uk", "continuing_in_language"), *main_menu("uk")]
+    assert caller.listening
+
+
+def test_silent_withheld_caller_goes_on_in_the_default_language(phone: Dial) -> None:
+    caller = phone(caller="anonymous")
+    caller.dial()
+    caller.wait()
+    caller.wait()
+
+    assert prompts(caller.wait()) == [("en", "continuing_in_language"), *main_menu("en")]
+
+
+def test_caller_can_choose_another_language_from_the_main_menu(phone: Dial) -> None:
+    caller = phone()
+    caller.dial()
+    caller.press("3")
+    caller.press("*")
+
+    assert prompts(caller.press("1")) == main_menu("ru")

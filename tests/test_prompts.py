@@ -1,0 +1,192 @@
+"""What callers hear comes from texts and recordings, checked before a caller finds a gap."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from ivr.cli import make_cli
+from ivr.prompts import find_recording
+from ivr.settings import PROJECT_ROOT
+from tests.support import hotline_of, signed_post, twilio_params
+
+SHIPPED = PROJECT_ROOT / "prompts"
+needs_tools = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which("sox")),
+                                 reason="espeak-ng and sox are not installed")
+
+
+@pytest.fixture
+def prompts_dir(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(SHIPPED, tmp_path / "prompts"))
+
+
+def ivr(*args: str, prompts_dir: Path = SHIPPED) -> tuple[int, str]:
+    result = CliRunner().invoke(make_cli(), list(args), env={"PROMPTS_DIR": str(prompts_dir)})
+    return result.exit_code, result.output
+
+
+def test_every_shipped_prompt_has_a_text_and_a_recording_in_every_language() -> None:
+    code, output = ivr("prompts", "check")
+
+    assert code == 0, output
+    assert "every prompt has a text and a good recording" in output
+
+
+def test_check_lists_every_gap_and_fails(prompts_dir: Path) -> None:
+    texts = prompts_dir / "uk" / "texts.yaml"
+    texts.write_text(texts.read_text().replace("  about:", "  about_us:"))
+    (prompts_dir / "ru" / "goodbye.wav").unlink()
+    (prompts_dir / "en" / "about.wav").write_bytes(b"")
+    (prompts_dir / "en" / "goodbye.wav").unlink()
+    (prompts_dir / "en" / "goodbye.mp3").write_text("<html>not found</html>")
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 1
+    assert f"uk/about: no text in {prompts_dir}/uk/texts.yaml" in output
+    assert "ru/goodbye: no recording (run: ivr prompts render)" in output
+    assert "en/about: about.wav is empty" in output
+    assert "en/goodbye: goodbye.mp3 is not an MP3 file" in output
+    assert output.strip().endswith(f"ivr: 4 prompt problem(s) in {prompts_dir}")
+
+
+def test_check_finds_a_recording_made_from_an_older_text(prompts_dir: Path) -> None:
+    texts = prompts_dir / "en" / "texts.yaml"
+    texts.write_text(texts.read_text().replace("Thank you for calling.", "Thanks for calling."))
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 1
+    assert "en/goodbye: goodbye.wav was made from an older text (run: ivr prompts render)" \
+        in output
+
+
+def test_check_with_a_broken_menu_says_so_in_one_line(prompts_dir: Path) -> None:
+    (prompts_dir / "menu.yaml").write_text("start: [\n")
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 1
+    assert output.startswith(f"ivr: {prompts_dir}/menu.yaml: not valid YAML")
+
+
+@needs_tools
+def test_render_makes_what_is_missing_or_stale_and_keeps_hand_made_recordings(
+        prompts_dir: Path) -> None:
+    texts = prompts_dir / "en" / "texts.yaml"
+    texts.write_text(texts.read_text().replace("Thank you for calling.", "Thanks for calling."))
+    (prompts_dir / "uk" / "about.wav").unlink()
+    hand_made = prompts_dir / "ru" / "about.wav"
+    hand_made.write_bytes((prompts_dir / "ru" / "goodbye.wav").read_bytes())
+
+    code, output = ivr("prompts", "render", prompts_dir=prompts_dir)
+
+    assert code == 0, output
+    assert output.splitlines() == ["uk/about.wav", "en/goodbye.wav", "2 recording(s) made"]
+    assert hand_made.read_bytes() == (prompts_dir / "ru" / "goodbye.wav").read_bytes()
+    assert ivr("prompts", "check", prompts_dir=prompts_dir)[0] == 0
+
+
+@needs_tools
+def test_render_one_language(prompts_dir: Path) -> None:
+    for lang in ("ru", "en"):
+        (prompts_dir / lang / "goodbye.wav").unlink()
+
+    code, output = ivr("prompts", "render", "--lang", "en", prompts_dir=prompts_dir)
+
+    assert (code, output.splitlines()) == (0, ["en/goodbye.wav", "1 recording(s) made"])
+    assert find_recording(prompts_dir / "ru", "goodbye") is None
+
+
+def test_render_an_unknown_language_fails_clearly() -> None:
+    code, output = ivr("prompts", "render", "--lang", "de")
+
+    assert code == 1
+    assert output.strip() == "ivr: --lang de: not one of ru, uk, en"
+
+
+def test_recording_downloads_with_long_caching_for_its_versioned_url(app: Flask) -> None:
+    prompt = hotline_of(app).catalog.get("ru", "main_intro")
+    client = app.test_client()
+
+    response = client.get(f"/prompts/ru/main_intro.wav?v={prompt.version}")
+
+    assert response.status_code == 200
+    assert response.content_type == "audio/wav"
+    assert response.data[:4] == b"RIFF"
+    assert "immutable" in response.headers["Cache-Control"]
+    revalidated = client.get(f"/prompts/ru/main_intro.wav?v={prompt.version}",
+                             headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
+
+
+def test_recording_asked_for_by_an_old_url_is_revalidated(app: Flask) -> None:
+    response = app.test_client().get("/prompts/ru/main_intro.wav?v=old")
+
+    assert response.status_code == 200
+    assert "no-cache" in response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize("path", ["/prompts/ru/nothing.wav", "/prompts/de/main_intro.wav",
+                                  "/prompts/ru/texts.yaml", "/prompts/ru/..%2Fmenu.yaml",
+                                  "/prompts/ru/main_intro.mp3", "/prompts/ru/rendered.json"])
+def test_only_recordings_are_served(app: Flask, path: str) -> None:
+    assert app.test_client().get(path).status_code == 404
+
+
+def test_prompt_without_a_recording_is_spoken_in_its_language(
+        prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    (prompts_dir / "uk" / "main_intro.wav").unlink()
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=uk", twilio_params())
+
+    say = ET.fromstring(response.data).find("Gather/Say")
+    assert say is not None
+    assert say.get("language") == "uk-UA"
+    assert say.get("voice") == "Google.uk-UA-Standard-A"
+    assert say.text == "Ви зателефонували на гарячу лінію. Ця розмова конфіденційна."
+
+
+def test_broken_recording_is_spoken_instead_of_played(
+        prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    (prompts_dir / "en" / "main_intro.wav").write_bytes(b"RIFF....WAVEjunk")
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=en", twilio_params())
+
+    assert ET.fromstring(response.data).find("Gather/Say") is not None
+
+
+def test_text_with_markup_is_escaped_in_twiml(prompts_dir: Path,
+                                               make_app: Callable[..., Flask]) -> None:
+    hostile = "Press <Hangup/> & \"quotes\" </Say><Dial>+15551234567</Dial>"
+    texts = prompts_dir / "en" / "texts.yaml"
+    texts.write_text(texts.read_text().replace(
+        '"You have reached the hotline. This call is confidential."',
+        "'" + hostile.replace("'", "''") + "'"))
+    (prompts_dir / "en" / "main_intro.wav").unlink()
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=en", twilio_params())
+
+    document = ET.fromstring(response.data)
+    assert document.find(".//Dial") is None and document.find(".//Hangup") is None
+    say = document.find("Gather/Say")
+    assert say is not None and say.text == hostile
+
+
+def test_key_names_fill_in_the_texts_for_say(prompts_dir: Path,
+                                              make_app: Callable[..., Flask]) -> None:
+    (prompts_dir / "ru" / "option_language.wav").unlink()
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    prompt = hotline_of(app).catalog.get("ru", "option_language")
+
+    assert prompt.text == "Чтобы выбрать другой язык, нажмите звёздочку."
