@@ -27,3 +27,4 @@ def worker_exit(server: Arbiter, worker: Worker) -> None:
     hotline = getattr(app, "extensions", {}).get("ivr")
     if hotline is not None:
         hotline.call_log.close()
+

@@ -18,6 +18,7 @@ from ivr.hotline import Hotline
 from ivr.menu import load_menu
 from ivr.phones import PhoneVault
 from ivr.prompts import load_catalog
+from ivr.sessions import SessionsExceptForTwilio
 from ivr.settings import PROJECT_ROOT, settings_from_environment
 from ivr.voice import media, views
 from ivr.voice.twiml import Renderer
@@ -43,6 +44,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     )
     if settings.database_url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.session_interface = SessionsExceptForTwilio()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 

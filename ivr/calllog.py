@@ -82,20 +82,46 @@ Entry = CallSeen | LanguageChosen | StatusReported | Event
 
 
 def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[Entry]) -> None:
-    """Store a batch. The order of the phases makes a batch correct in any arrival order."""
+    """Store a batch, a statement per kind of entry (executemany: one round trip each).
+
+    The order of the phases makes a batch correct in any arrival order: a leg exists before
+    it is updated, and a status only moves forward whatever came first.
+    """
     calls = [_call_row(vault, entry) for entry in entries if isinstance(entry, CallSeen)]
     if calls:
         connection.execute(_insert_ignoring(connection, Call.__table__, ["call_sid"]), calls)
-    for entry in entries:
-        if isinstance(entry, LanguageChosen):
-            connection.execute(sa.update(Call).where(Call.call_sid == entry.call_sid)
-                               .values(language=entry.language))
-        elif isinstance(entry, StatusReported):
-            connection.execute(_status_update(entry))
+    languages = [{"sid": entry.call_sid, "language": entry.language}
+                 for entry in entries if isinstance(entry, LanguageChosen)]
+    if languages:
+        connection.execute(LANGUAGE_UPDATE, languages)
+    reports = [entry for entry in entries if isinstance(entry, StatusReported)]
+    for terminal, update in ((False, PROGRESS_UPDATE), (True, END_UPDATE)):
+        rows = [_status_row(report) for report in reports
+                if (STATUS_RANK[report.status] == TERMINAL_RANK) == terminal]
+        if rows:
+            connection.execute(update, rows)
     events = [_event_row(entry) for entry in entries if isinstance(entry, Event)]
     if events:
         connection.execute(
             _insert_ignoring(connection, CallEvent.__table__, ["call_sid", "dedupe_key"]), events)
+
+
+_SID: sa.BindParameter[str] = sa.bindparam("sid", type_=sa.String())
+LANGUAGE_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
+                   .values(language=sa.bindparam("language")))
+_CURRENT_RANK = sa.case(STATUS_RANK, value=Call.status, else_=0)
+PROGRESS_UPDATE = (sa.update(Call).where(Call.call_sid == _SID,
+                                         sa.bindparam("rank") > _CURRENT_RANK)
+                   .values(status=sa.bindparam("status")))
+END_UPDATE = (sa.update(Call).where(Call.call_sid == _SID, _CURRENT_RANK < TERMINAL_RANK)
+              .values(status=sa.bindparam("status"), ended_at=sa.bindparam("at"),
+                      duration_seconds=sa.func.coalesce(sa.bindparam("duration", type_=sa.Integer),
+                                                        Call.duration_seconds)))
+
+
+def _status_row(report: StatusReported) -> dict[str, object]:
+    return {"sid": report.call_sid, "status": report.status, "rank": STATUS_RANK[report.status],
+            "at": report.at, "duration": report.duration_seconds}
 
 
 def _insert_ignoring(connection: Connection, table: sa.Table | sa.FromClause,
@@ -122,18 +148,6 @@ def _event_row(event: Event) -> dict[str, object]:
     return {name: getattr(event, name) for name in (
         "call_sid", "parent_call_sid", "kind", "at", "node", "digits", "status", "outcome",
         "sequence_number", "dedupe_key")}
-
-
-def _status_update(report: StatusReported) -> sa.Update:
-    rank = STATUS_RANK[report.status]
-    current_rank = sa.case(STATUS_RANK, value=Call.status, else_=0)
-    values: dict[str, object] = {"status": report.status}
-    if rank == TERMINAL_RANK:
-        values["ended_at"] = report.at
-        if report.duration_seconds is not None:
-            values["duration_seconds"] = report.duration_seconds
-    return (sa.update(Call).where(Call.call_sid == report.call_sid, current_rank < rank)
-            .values(**values))
 
 
 class CallLog:

@@ -34,11 +34,22 @@ def normalise(raw: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def calling_code(e164: str | None) -> str | None:
-    """The country calling code of an E.164 number, such as "380"."""
-    if e164 is None:
+CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def calling_code(raw: str | None) -> str | None:
+    """The country calling code a caller ID starts with, such as "380", or None.
+
+    Only used to guess a language, so it reads the prefix (calling codes are prefix-free)
+    rather than validating the whole number: this runs on every menu step.
+    """
+    if not raw or not raw.startswith("+"):
         return None
-    return str(phonenumbers.parse(e164, None).country_code)
+    for length in (1, 2, 3):
+        prefix = raw[1:1 + length]
+        if prefix in CALLING_CODES:
+            return prefix
+    return None
 
 
 def mask(e164: str | None) -> str:

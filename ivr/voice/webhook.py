@@ -3,6 +3,7 @@ promise that the caller never hears an application error."""
 
 from __future__ import annotations
 
+import hmac
 import logging
 import re
 import time
@@ -62,7 +63,7 @@ class CallParams:
 
     @cached_property
     def calling_code(self) -> str | None:
-        return phones.calling_code(self.from_number)
+        return phones.calling_code(self.params.get("From"))
 
     @cached_property
     def status(self) -> str | None:
@@ -95,7 +96,13 @@ def is_signed(hotline: Hotline) -> bool:
     if not signature:
         return False
     params = request.form if request.method == "POST" else {}
-    return bool(hotline.validator.validate(signed_url(hotline), params, signature))
+    url = signed_url(hotline)
+    # The URL exactly as we see it matches almost always; only then try Twilio's variants
+    # with and without the port, which cost two more signatures.
+    expected = hotline.validator.compute_signature(url, params)
+    if hmac.compare_digest(expected.encode(), signature.encode()):
+        return True
+    return bool(hotline.validator.validate(url, params, signature))
 
 
 def _refuse_unless_signed(hotline: Hotline) -> Response | None:

@@ -1,0 +1,285 @@
+"""`make bench`: webhook throughput and latency under gunicorn as in production, beside the
+floor (a constant-TwiML app under the same gunicorn settings), measured in the same run.
+
+Load comes from wrk (C, light on the CPU the server needs), replaying signed requests for
+distinct calls. Signature checks, JSON logging and the call log are all on, as in production.
+
+    python -m bench.webhooks [--database sqlite|postgresql|both] [--seconds 10] [--connections 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import psycopg
+import sqlalchemy as sa
+from cryptography.fernet import Fernet
+from twilio.request_validator import RequestValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+PUBLIC_BASE_URL = "https://bench.invalid"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+REQUESTS_PER_SCENARIO = 50_000
+
+WRK_SCRIPT = r"""
+local requests = {}
+local counter = 0
+init = function(args)
+  local file = assert(io.open(args[1], "r"))
+  for line in file:lines() do
+    local path, signature, body = line:match("^([^\t]*)\t([^\t]*)\t(.*)$")
+    requests[#requests + 1] = wrk.format("POST", path, {
+      ["Content-Type"] = "application/x-www-form-urlencoded",
+      ["X-Twilio-Signature"] = signature}, body)
+  end
+  file:close()
+  counter = math.random(#requests)
+end
+request = function()
+  counter = counter % #requests + 1
+  return requests[counter]
+end
+done = function(summary, latency, _)
+  local errors = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d\n", summary.requests, summary.duration,
+    errors.status + errors.connect + errors.read + errors.write + errors.timeout,
+    latency:percentile(50), latency:percentile(99), latency.max))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Figures:
+    requests: int
+    per_second: float
+    errors: int
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    path: str
+    extra: dict[str, str]
+
+
+SCENARIOS = [
+    Scenario("/voice/incoming", "/voice/incoming", {"CallStatus": "ringing"}),
+    Scenario("/voice/menu/input (language key)", "/voice/menu/input?node=language&try=1",
+             {"CallStatus": "in-progress", "Digits": "2"}),
+    Scenario("/voice/menu/input (main menu key)", "/voice/menu/input?node=main&lang=ru&try=1",
+             {"CallStatus": "in-progress", "Digits": "3"}),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: as gunicorn.conf.py decides)")
+    options = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("bench: wrk is not installed (Debian: apt-get install wrk)")
+
+    databases = ["sqlite", "postgresql"] if options.database == "both" else [options.database]
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-") as scratch:
+        work = Path(scratch)
+        token = secrets.token_urlsafe(24)
+        for scenario in SCENARIOS:
+            write_requests(work / f"{slug(scenario.name)}.tsv", scenario, token)
+        (work / "replay.lua").write_text(WRK_SCRIPT)
+        print(f"gunicorn: {describe_workers(options.workers)}; wrk: {options.connections} "
+              f"connections, {options.seconds} s per figure, after a 2 s warm-up")
+        floor = measure_floor(work, options)
+        for database in databases:
+            with database_url(database, work) as url:
+                measure_app(work, options, database, url, token, floor)
+
+
+def describe_workers(workers: int | None) -> str:
+    count = workers or 2 * (os.cpu_count() or 1) + 1
+    return f"{count} sync workers on {os.cpu_count()} cores"
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+
+
+def write_requests(path: Path, scenario: Scenario, token: str) -> None:
+    """Signed requests for distinct calls, one per line: path, signature, body."""
+    validator = RequestValidator(token)
+    url = PUBLIC_BASE_URL + scenario.path
+    lines = []
+    for _ in range(REQUESTS_PER_SCENARIO):
+        prefix = random.choice(["+7916", "+38050", "+44791"])
+        caller = prefix + str(random.randint(1000000, 9999999))
+        params = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "1" * 32,
+                  "From": caller, "To": "+15005550006", "Direction": "inbound",
+                  "ApiVersion": "2010-04-01", **scenario.extra}
+        signature = validator.compute_signature(url, params)
+        lines.append(f"{scenario.path}\t{signature}\t{urlencode(params)}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+@contextmanager
+def database_url(database: str, work: Path) -> Iterator[str]:
+    if database == "sqlite":
+        yield f"sqlite:///{work / 'bench.sqlite3'}"
+        return
+    server = os.environ.get("IVR_BENCH_POSTGRES_URL", DEFAULT_POSTGRES)
+    name = f"ivr_bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlsplit(server)._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def app_environment(url: str, token: str, port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "IVR_ENV": "production",
+        "DATABASE_URL": url,
+        "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+        "TWILIO_AUTH_TOKEN": token,
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        "SECRET_KEY": secrets.token_urlsafe(40),
+        "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PHONE_HASH_KEY": secrets.token_urlsafe(40),
+        "LOG_LEVEL": "INFO",
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+    }
+
+
+def measure_floor(work: Path, options: argparse.Namespace) -> dict[str, Figures]:
+    port = free_port()
+    environ = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
+    with gunicorn("bench.floor:app", environ, options.workers, work / "floor.log"):
+        return {scenario.name: load(work, scenario, port, options) for scenario in SCENARIOS[:1]}
+
+
+def measure_app(work: Path, options: argparse.Namespace, database: str, url: str, token: str,
+                floor: dict[str, Figures]) -> None:
+    port = free_port()
+    environ = app_environment(url, token, port)
+    subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
+                   capture_output=True)
+    floor_figures = floor[SCENARIOS[0].name]
+    print(f"\n{database}")
+    print(f"  {'webhook':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
+          f"{'floor req/s':>11} {'ratio':>5}")
+    answered = [0]
+    log_path = work / f"app-{database}.log"
+    with gunicorn("wsgi:app", environ, options.workers, log_path):
+        for scenario in SCENARIOS:
+            figures = load(work, scenario, port, options, answered)
+            ratio = figures.per_second / floor_figures.per_second
+            print(f"  {scenario.name:<36} {figures.per_second:>8.0f} {figures.p50_ms:>7.1f} "
+                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} "
+                  f"{floor_figures.per_second:>11.0f} {ratio:>5.2f}")
+    print(f"  {'floor (constant TwiML)':<36} {floor_figures.per_second:>8.0f} "
+          f"{floor_figures.p50_ms:>7.1f} {floor_figures.p99_ms:>7.1f} {floor_figures.errors:>6}")
+    stored = count_events(url)
+    # wrk does not count requests still in flight when it stops; the app answers and logs them.
+    lost = max(0, answered[0] - stored)
+    print(f"  call log: {answered[0]} webhooks counted by wrk (warm-ups included), {stored} "
+          f"events stored, lost: {lost}")
+
+
+def load(work: Path, scenario: Scenario, port: int, options: argparse.Namespace,
+         answered: list[int] | None = None) -> Figures:
+    """Warm up for 2 s, then measure; add every request answered to `answered`."""
+    requests = work / f"{slug(scenario.name)}.tsv"
+    warm_up = run_wrk(work, requests, port, options.connections, 2)
+    figures = run_wrk(work, requests, port, options.connections, options.seconds)
+    if answered is not None:
+        answered[0] += sum(run.requests - run.errors for run in (warm_up, figures))
+    return figures
+
+
+def run_wrk(work: Path, requests: Path, port: int, connections: int, seconds: int) -> Figures:
+    result = subprocess.run(
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "-s", str(work / "replay.lua"),
+         f"http://127.0.0.1:{port}", "--", str(requests)],
+        capture_output=True, text=True, check=True, timeout=seconds + 60)
+    match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", result.stdout, re.M)
+    if match is None:
+        sys.exit(f"bench: could not read wrk's output:\n{result.stdout}{result.stderr}")
+    total, micros, errors, p50, p99, worst = (int(value) for value in match.groups())
+    return Figures(total, total / (micros / 1e6), errors, p50 / 1000, p99 / 1000, worst / 1000)
+
+
+def count_events(url: str) -> int:
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(sa.text("SELECT count(*) FROM call_events")) or 0)
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def gunicorn(target: str, environ: dict[str, str], workers: int | None,
+             log: Path) -> Iterator[None]:
+    command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
+    if workers:
+        command += ["--workers", str(workers)]
+    with log.open("w") as output:
+        server = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=output)
+        try:
+            wait_for_port(int(environ["PORT"]), server, log)
+            yield
+        finally:
+            # A graceful stop: workers store what the call log still holds.
+            server.send_signal(signal.SIGTERM)
+            server.wait(timeout=60)
+
+
+def wait_for_port(port: int, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"bench: gunicorn exited:\n{log.read_text()[-2000:]}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                time.sleep(1)  # let every worker finish booting
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("bench: gunicorn did not start listening within 30 s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The menu's decisions, without HTTP: where a caller goes after each key or silence."""
+
+from __future__ import annotations
+
+import pytest
+
+from ivr import flow
+from ivr.flow import Ask, Hangup, Redirect, Say, Where
+from ivr.menu import Menu, load_menu
+from ivr.settings import PROJECT_ROOT
+
+
+@pytest.fixture(scope="module")
+def menu() -> Menu:
+    return load_menu(PROJECT_ROOT / "prompts" / "menu.yaml")
+
+
+def test_position_in_the_url_is_read_forgivingly(menu: Menu) -> None:
+    assert flow.where_from(menu, {"node": "main", "lang": "uk", "try": "2"}) == Where("main", "uk",
+                                                                                     2)
+    assert flow.where_from(menu, {"node": "main", "lang": "xx"}) == Where("language")
+    assert flow.where_from(menu, {"node": "../etc", "lang": "ru"}) == Where("language", "ru")
+    assert flow.where_from(menu, {"node": "main", "lang": "ru", "try": "77"}).attempt == 3
+    assert flow.where_from(menu, {"node": "main", "lang": "ru", "err": "-4"}).errors == 0
+
+
+def test_choosing_a_language_settles_it_and_asks_the_main_menu(menu: Menu) -> None:
+    plan = flow.answer(menu, Where("language"), "2", calling_code=None)
+
+    assert plan.language == "uk"
+    assert plan.outcome == "language:uk"
+    [ask] = plan.steps
+    assert isinstance(ask, Ask)
+    assert ask.at == Where("main", "uk")
+    assert ask.prompts[0] == Say("uk", "main_intro")
+
+
+def test_message_then_back_to_the_menu_in_one_answer(menu: Menu) -> None:
+    plan = flow.answer(menu, Where("main", "ru"), "1", calling_code="7")
+
+    assert plan.steps[0] == Say("ru", "operator_unavailable")
+    assert isinstance(plan.steps[1], Ask)
+    assert plan.steps[1].at == Where("main", "ru")
+
+
+def test_silence_on_the_last_try_goes_to_the_fallback(menu: Menu) -> None:
+    plan = flow.answer(menu, Where("main", "en", attempt=3), None, calling_code=None)
+
+    assert plan.steps == (Say("en", "no_choice"), Say("en", "goodbye"), Hangup())
+    assert plan.outcome == "fallback:goodbye"
+
+
+def test_errors_are_retried_then_end_politely(menu: Menu) -> None:
+    first = flow.apologise(menu, Where("main", "ru"), None)
+    last = flow.apologise(menu, Where("main", "ru", errors=2), None)
+
+    assert first.steps == (Say("ru", "sorry_error"), Redirect(Where("main", "ru", errors=1)))
+    assert last.steps == (Say("ru", "technical_trouble"), Hangup())
+
+
+def test_language_offer_follows_the_callers_country(menu: Menu) -> None:
+    assert menu.language_order("380") == ("uk", "ru", "en")
+    assert menu.language_order("7") == ("ru", "uk", "en")
+    assert menu.language_order("44") == ("ru", "uk", "en")
+    assert menu.likely_language("380") == "uk"
+    assert menu.likely_language(None) == "en"
