@@ -33,7 +33,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     Raises StartupError (one line) for a bad setting, menu or prompt file.
     """
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"))
+    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"), static_folder=None)
     settings = settings_from_environment(Path(app.instance_path), config)
     logs.configure(settings.log_level)
     app.config.update(

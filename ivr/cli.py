@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 from pathlib import Path
@@ -100,7 +101,7 @@ def _load_menu(root: Path) -> Menu:
 @click.command(help="Print the URLs to set in the Twilio console.")
 def info() -> None:
     settings = current_hotline().settings
-    base = settings.public_base_url or "http://localhost:8000"
+    base = settings.public_base_url or f"http://localhost:{os.environ.get('PORT', '8000')}"
     click.echo(f"Voice URL (A call comes in, HTTP POST): {base}/voice/incoming")
     click.echo(f"Primary handler fails (HTTP POST):      {base}/voice/fallback")
     click.echo(f"Call status changes (HTTP POST):        {base}/voice/status")
