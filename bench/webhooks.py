@@ -113,7 +113,13 @@ def main() -> None:
         (work / "replay.lua").write_text(WRK_SCRIPT)
         print(f"gunicorn: {describe_workers(options.workers)}; wrk: {options.connections} "
               f"connections, {options.seconds} s per figure, after a 2 s warm-up")
-        floor = measure_floor(work, options)
+        floor = measure_floor(work, options, "bench.floor:app")
+        bare_flask = measure_floor(work, options, "bench.flask_floor:app")
+        print(f"\nfloor (constant TwiML, plain WSGI): {floor.per_second:.0f} req/s, p50 "
+              f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms")
+        print(f"empty Flask app (same TwiML):       {bare_flask.per_second:.0f} req/s, p50 "
+              f"{bare_flask.p50_ms:.1f} ms, p99 {bare_flask.p99_ms:.1f} ms, "
+              f"ratio {bare_flask.per_second / floor.per_second:.2f}")
         for database in databases:
             with database_url(database, work) as url:
                 measure_app(work, options, database, url, token, floor)
@@ -177,34 +183,31 @@ def app_environment(url: str, token: str, port: int) -> dict[str, str]:
     }
 
 
-def measure_floor(work: Path, options: argparse.Namespace) -> dict[str, Figures]:
+def measure_floor(work: Path, options: argparse.Namespace, target: str) -> Figures:
+    """A reference app under the same gunicorn settings, on the first scenario's requests."""
     port = free_port()
     environ = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
-    with gunicorn("bench.floor:app", environ, options.workers, work / "floor.log"):
-        return {scenario.name: load(work, scenario, port, options) for scenario in SCENARIOS[:1]}
+    with gunicorn(target, environ, options.workers, work / f"{slug(target)}.log"):
+        return load(work, SCENARIOS[0], port, options)
 
 
 def measure_app(work: Path, options: argparse.Namespace, database: str, url: str, token: str,
-                floor: dict[str, Figures]) -> None:
+                floor: Figures) -> None:
     port = free_port()
     environ = app_environment(url, token, port)
     subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
                    capture_output=True)
-    floor_figures = floor[SCENARIOS[0].name]
     print(f"\n{database}")
     print(f"  {'webhook':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-          f"{'floor req/s':>11} {'ratio':>5}")
+          f"{'ratio to floor':>14}")
     answered = [0]
     log_path = work / f"app-{database}.log"
     with gunicorn("wsgi:app", environ, options.workers, log_path):
         for scenario in SCENARIOS:
             figures = load(work, scenario, port, options, answered)
-            ratio = figures.per_second / floor_figures.per_second
+            ratio = figures.per_second / floor.per_second
             print(f"  {scenario.name:<36} {figures.per_second:>8.0f} {figures.p50_ms:>7.1f} "
-                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} "
-                  f"{floor_figures.per_second:>11.0f} {ratio:>5.2f}")
-    print(f"  {'floor (constant TwiML)':<36} {floor_figures.per_second:>8.0f} "
-          f"{floor_figures.p50_ms:>7.1f} {floor_figures.p99_ms:>7.1f} {floor_figures.errors:>6}")
+                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>14.2f}")
     stored = count_events(url)
     # wrk does not count requests still in flight when it stops; the app answers and logs them.
     lost = max(0, answered[0] - stored)

@@ -246,9 +246,9 @@ class CallLog:
                 self._condition.wait()
             if self._closed:
                 return None
-            if len(self._pending) < self.batch_size:
-                # Let a burst gather into one transaction.
-                self._condition.wait(self.linger)
+            # Let a burst gather into one transaction; each record() wakes us, so wait on.
+            self._condition.wait_for(
+                lambda: self._closed or len(self._pending) >= self.batch_size, self.linger)
             count = min(self.batch_size, len(self._pending))
             batch = [self._pending.popleft() for _ in range(count)]
             self._in_flight = len(batch)

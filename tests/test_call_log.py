@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,3 +199,23 @@ def test_logs_show_the_callers_number_masked_and_never_in_full(
     logged = capsys.readouterr().err
     assert "+7916•••••67" in logged
     assert "79161234567" not in logged and "9161234567" not in logged
+
+
+def test_a_burst_of_webhooks_is_stored_in_few_transactions(
+        app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_write = calllog.write_entries
+    batches: list[int] = []
+
+    def counting(connection, vault, entries):  # type: ignore[no-untyped-def]
+        batches.append(len(entries))
+        return real_write(connection, vault, entries)
+
+    monkeypatch.setattr(calllog, "write_entries", counting)
+    log = hotline_of(app).call_log
+    for number in range(20):  # webhooks a millisecond apart, as under load
+        log.record(Event(CALL_SID, None, "menu", datetime.now(UTC), node=f"n{number}"))
+        time.sleep(0.001)
+
+    assert len(stored_events(app)) == 20
+    assert sum(batches) == 20
+    assert len(batches) <= 5
