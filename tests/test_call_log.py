@@ -206,7 +206,7 @@ def test_a_burst_of_webhooks_is_stored_in_few_transactions(
     real_write = calllog.write_entries
     batches: list[int] = []
 
-    def counting(connection, vault, entries):  # type: ignore[no-untyped-def]
+    def counting(connection, vault, entries):
         batches.append(len(entries))
         return real_write(connection, vault, entries)
 
