@@ -254,3 +254,14 @@ def test_random_signed_requests_never_crash_a_webhook(
     assert response.status_code in (200, 204, 400, 403), response.data
     if response.status_code == 200:
         twiml(response)
+
+
+@pytest.mark.parametrize("path", VOICE_WEBHOOKS)
+def test_a_bug_reading_the_callers_place_still_gets_an_apology(
+        client: FlaskClient, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
+    monkeypatch.setattr(flow, "where_from", boom)
+
+    document = twiml(signed_post(client, path, twilio_params(Digits="1")))
+
+    assert [text.split("/")[2] for text in played(document)] == ["ru", "uk", "en"]
+    assert document[-1].tag == "Redirect"

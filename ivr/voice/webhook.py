@@ -154,18 +154,8 @@ def _answering_twiml(view: VoiceView, locate: Locate) -> Callable[[], Response]:
         if refused is not None:
             return refused
         call = call_params()
-        where = locate(hotline, call)
-        try:
-            plan = view(hotline, call, where)
-        except Exception:
-            log.exception("webhook failed", extra={"path": request.path, "call_sid": call.call_sid})
-            plan = flow.apologise(hotline.menu, where, _calling_code(call))
-        try:
-            body = hotline.renderer.render(plan, url_base(hotline))
-        except Exception:
-            log.exception("rendering failed", extra={"path": request.path,
-                                                     "call_sid": call.call_sid})
-            body = LAST_RESORT
+        where, plan = _decide(hotline, call, view, locate)
+        body = _render(hotline, call, plan)
         log.info("webhook", extra={
             "path": request.path, "call_sid": call.call_sid, "node": where.node,
             "lang": where.lang, "outcome": plan.outcome,
@@ -173,6 +163,26 @@ def _answering_twiml(view: VoiceView, locate: Locate) -> Callable[[], Response]:
         return Response(body, mimetype=TWIML)
 
     return handle
+
+
+def _decide(hotline: Hotline, call: CallParams, view: VoiceView,
+            locate: Locate) -> tuple[Where, Plan]:
+    """The view's plan, or, if anything in it fails, an apology and a retry."""
+    where = Where(hotline.menu.start)
+    try:
+        where = locate(hotline, call)
+        return where, view(hotline, call, where)
+    except Exception:
+        log.exception("webhook failed", extra={"path": request.path, "call_sid": call.call_sid})
+        return where, flow.apologise(hotline.menu, where, call.calling_code)
+
+
+def _render(hotline: Hotline, call: CallParams, plan: Plan) -> str:
+    try:
+        return hotline.renderer.render(plan, url_base(hotline))
+    except Exception:
+        log.exception("rendering failed", extra={"path": request.path, "call_sid": call.call_sid})
+        return LAST_RESORT
 
 
 def signed_only(view: Callable[[Hotline, CallParams], Response]) -> Callable[[], Response]:
@@ -192,13 +202,6 @@ def signed_only(view: Callable[[Hotline, CallParams], Response]) -> Callable[[],
             return Response(str(VoiceResponse()), mimetype=TWIML)
 
     return handle
-
-
-def _calling_code(call: CallParams) -> str | None:
-    try:
-        return call.calling_code
-    except Exception:
-        return None
 
 
 def now() -> datetime:
