@@ -11,6 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from ivr.menu import KEYS, Menu, Node
+from ivr.plans import Ask, Hangup, Plan, Redirect, Say, Target, target
+
+MENU_PATH = "/voice/menu"
+INPUT_PATH = "/voice/menu/input"
 
 # After this many errors in one call the caller is told plainly and the call ends,
 # rather than looping through apologies.
@@ -25,39 +29,15 @@ class Where:
     errors: int = 0
 
 
-@dataclass(frozen=True)
-class Say:
-    lang: str
-    prompt: str
+def enter_target(where: Where) -> Target:
+    """The webhook that presents a node."""
+    return target(MENU_PATH, node=where.node, lang=where.lang, err=where.errors or None)
 
 
-@dataclass(frozen=True)
-class Ask:
-    """Play the prompts while listening for one key; silence comes back without one."""
-
-    prompts: tuple[Say, ...]
-    at: Where
-    timeout: int
-
-
-@dataclass(frozen=True)
-class Redirect:
-    to: Where
-
-
-@dataclass(frozen=True)
-class Hangup:
-    pass
-
-
-Step = Say | Ask | Redirect | Hangup
-
-
-@dataclass(frozen=True)
-class Plan:
-    steps: tuple[Step, ...]
-    outcome: str  # what we decided, for the call log
-    language: str | None = None  # the language this step settled on, if it did
+def input_target(where: Where) -> Target:
+    """The webhook that takes the key pressed at a node, or the silence."""
+    return target(INPUT_PATH, node=where.node, lang=where.lang, **{"try": where.attempt},
+                  err=where.errors or None)
 
 
 def where_from(menu: Menu, args: Mapping[str, str]) -> Where:
@@ -100,7 +80,8 @@ def enter(menu: Menu, where: Where, calling_code: str | None) -> Plan:
     if node.kind == "menu":
         prompts = [Say(lang, prompt) for prompt in node.prompts]
         prompts += [Say(lang, option.prompt) for option in node.options if option.prompt]
-        return Plan((Ask(tuple(prompts), where, node.timeout),), f"ask:{node.name}")
+        return Plan((Ask(tuple(prompts), input_target(where), node.timeout),),
+                    f"ask:{node.name}")
     said = tuple(Say(lang, prompt) for prompt in node.prompts)
     if node.kind == "hangup":
         return Plan((*said, Hangup()), f"hangup:{node.name}")
@@ -149,7 +130,8 @@ def apologise(menu: Menu, where: Where, calling_code: str | None) -> Plan:
         trouble = _in_languages(menu, where, calling_code, "technical_trouble")
         return Plan((*trouble, Hangup()), "error:gave-up")
     sorry = _in_languages(menu, where, calling_code, "sorry_error")
-    return Plan((*sorry, Redirect(Where(where.node, where.lang, errors=errors))), "error:retry")
+    retry = enter_target(Where(where.node, where.lang, errors=errors))
+    return Plan((*sorry, Redirect(retry)), "error:retry")
 
 
 def recover(menu: Menu, where: Where, calling_code: str | None) -> Plan:
@@ -157,7 +139,7 @@ def recover(menu: Menu, where: Where, calling_code: str | None) -> Plan:
     trouble = _in_languages(menu, where, calling_code, "technical_trouble")
     if where.errors >= MAX_ERRORS - 1:
         return Plan((*trouble, Hangup()), "fallback:gave-up")
-    retry = Where(where.node, where.lang, errors=MAX_ERRORS - 1)
+    retry = enter_target(Where(where.node, where.lang, errors=MAX_ERRORS - 1))
     return Plan((*trouble, Redirect(retry)), "fallback:retry")
 
 
@@ -172,7 +154,7 @@ def _in_languages(menu: Menu, where: Where, calling_code: str | None,
 def _ask_language(menu: Menu, node: Node, where: Where, calling_code: str | None) -> Ask:
     prompts = tuple(Say(lang, prompt)
                     for lang in menu.language_order(calling_code) for prompt in node.prompts)
-    return Ask(prompts, where, node.timeout)
+    return Ask(prompts, input_target(where), node.timeout)
 
 
 def _next(node: Node) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from ivr import flow
-from ivr.flow import Ask, Hangup, Redirect, Say, Where
+from ivr.flow import Where, enter_target, input_target
 from ivr.menu import Menu, load_menu
+from ivr.plans import Ask, Hangup, Redirect, Say
 from ivr.settings import PROJECT_ROOT
 
 
@@ -31,7 +32,7 @@ def test_choosing_a_language_settles_it_and_asks_the_main_menu(menu: Menu) -> No
     assert plan.outcome == "language:uk"
     [ask] = plan.steps
     assert isinstance(ask, Ask)
-    assert ask.at == Where("main", "uk")
+    assert ask.action == input_target(Where("main", "uk"))
     assert ask.prompts[0] == Say("uk", "main_intro")
 
 
@@ -40,7 +41,7 @@ def test_message_then_back_to_the_menu_in_one_answer(menu: Menu) -> None:
 
     assert plan.steps[0] == Say("ru", "operator_unavailable")
     assert isinstance(plan.steps[1], Ask)
-    assert plan.steps[1].at == Where("main", "ru")
+    assert plan.steps[1].action == input_target(Where("main", "ru"))
 
 
 def test_silence_on_the_last_try_goes_to_the_fallback(menu: Menu) -> None:
@@ -54,7 +55,8 @@ def test_errors_are_retried_then_end_politely(menu: Menu) -> None:
     first = flow.apologise(menu, Where("main", "ru"), None)
     last = flow.apologise(menu, Where("main", "ru", errors=2), None)
 
-    assert first.steps == (Say("ru", "sorry_error"), Redirect(Where("main", "ru", errors=1)))
+    assert first.steps == (Say("ru", "sorry_error"),
+                           Redirect(enter_target(Where("main", "ru", errors=1))))
     assert last.steps == (Say("ru", "technical_trouble"), Hangup())
 
 

@@ -2,43 +2,32 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.flow import Ask, Hangup, Plan, Redirect, Say, Where
 from ivr.menu import Menu
+from ivr.plans import (
+    Ask,
+    DialQueue,
+    Enqueue,
+    Hangup,
+    Leave,
+    Plan,
+    Record,
+    Redirect,
+    Say,
+    SayDigits,
+    Speech,
+)
 from ivr.prompts import Catalog
 
-MENU_PATH = "/voice/menu"
-INPUT_PATH = "/voice/menu/input"
-FALLBACK_PATH = "/voice/fallback"
 PROMPTS_PATH = "/prompts"
 CACHE_LIMIT = 4096
 
 
-def enter_url(base: str, where: Where) -> str:
-    return f"{base}{MENU_PATH}?{urlencode(_state(where, with_attempt=False))}"
-
-
-def input_url(base: str, where: Where) -> str:
-    return f"{base}{INPUT_PATH}?{urlencode(_state(where, with_attempt=True))}"
-
-
-def _state(where: Where, with_attempt: bool) -> dict[str, str]:
-    state = {"node": where.node}
-    if where.lang:
-        state["lang"] = where.lang
-    if with_attempt:
-        state["try"] = str(where.attempt)
-    if where.errors:
-        state["err"] = str(where.errors)
-    return state
-
-
 class Renderer:
     """Turns plans into TwiML documents. The same plan always gives the same document, so
-    documents are kept: the menu webhooks do no XML work on the hot path."""
+    documents of plans that hold nobody's data are kept: the menu webhooks do no XML work
+    on the hot path."""
 
     def __init__(self, menu: Menu, catalog: Catalog) -> None:
         self.menu = menu
@@ -46,6 +35,8 @@ class Renderer:
         self._cache: dict[tuple[Plan, str], str] = {}
 
     def render(self, plan: Plan, base: str) -> str:
+        if plan.private:
+            return self._render(plan, base)
         key = (plan, base)
         document = self._cache.get(key)
         if document is None:
@@ -57,37 +48,67 @@ class Renderer:
     def _render(self, plan: Plan, base: str) -> str:
         response = VoiceResponse()
         for step in plan.steps:
-            if isinstance(step, Say):
+            if isinstance(step, Say | SayDigits):
                 self._speak(response, step, base)
             elif isinstance(step, Ask):
                 self._ask(response, step, base)
             elif isinstance(step, Redirect):
-                response.redirect(enter_url(base, step.to), method="POST")
+                response.redirect(step.to.url(base), method="POST")
+            elif isinstance(step, Record):
+                self._record(response, step, base)
+            elif isinstance(step, Enqueue):
+                response.enqueue(step.queue, action=step.action.url(base), method="POST",
+                                 wait_url=step.wait.url(base), wait_url_method="POST")
+            elif isinstance(step, Leave):
+                response.leave()
+            elif isinstance(step, DialQueue):
+                dial = response.dial(action=step.action.url(base), method="POST",
+                                     timeout=step.timeout)
+                dial.queue(step.queue, url=step.announce.url(base), method="POST")
             elif isinstance(step, Hangup):
                 response.hangup()
         return str(response)
 
     def _ask(self, response: VoiceResponse, ask: Ask, base: str) -> None:
-        action = input_url(base, ask.at)
+        action = ask.action.url(base)
         gather = response.gather(
             action=action,
             method="POST",
             input="dtmf",
-            num_digits=1,
+            num_digits=ask.num_digits,
             timeout=ask.timeout,
-            # Every key, # included, is a choice; none of them ends the input early.
-            finish_on_key="",
+            # "" means every key, # included, is a choice and none ends the input early.
+            finish_on_key=ask.finish_on_key,
             action_on_empty_result=False,
         )
-        for say in ask.prompts:
-            self._speak(gather, say, base)
+        for speech in ask.prompts:
+            self._speak(gather, speech, base)
         # Twilio goes on to the next verb when nobody presses anything: that is our silence.
         response.redirect(action, method="POST")
 
-    def _speak(self, parent: VoiceResponse | Gather, say: Say, base: str) -> None:
-        prompt = self.catalog.get(say.lang, say.prompt)
-        if prompt.recording is not None:
-            parent.play(f"{base}{PROMPTS_PATH}/{say.lang}/{prompt.recording}?v={prompt.version}")
+    def _record(self, response: VoiceResponse, record: Record, base: str) -> None:
+        response.record(
+            action=record.action.url(base),
+            method="POST",
+            max_length=record.max_length,
+            timeout=record.timeout,
+            finish_on_key="#",
+            play_beep=True,
+            recording_status_callback=record.recording_callback.url(base),
+            recording_status_callback_method="POST",
+            recording_status_callback_event="completed",
+        )
+        # Should Twilio hear nothing, it goes on here instead of the action.
+        response.redirect(record.then.url(base), method="POST")
+
+    def _speak(self, parent: VoiceResponse | Gather, speech: Speech, base: str) -> None:
+        if isinstance(speech, SayDigits):
+            for digit in speech.digits:
+                self._speak(parent, Say(speech.lang, f"digit_{digit}"), base)
             return
-        voice = self.menu.languages[say.lang]
+        prompt = self.catalog.get(speech.lang, speech.prompt)
+        if prompt.recording is not None:
+            parent.play(f"{base}{PROMPTS_PATH}/{speech.lang}/{prompt.recording}?v={prompt.version}")
+            return
+        voice = self.menu.languages[speech.lang]
         parent.say(prompt.text, language=voice.say_language, voice=voice.voice)

@@ -20,9 +20,10 @@ from ivr.calllog import (
     LanguageChosen,
     StatusReported,
 )
-from ivr.flow import Plan, Where
+from ivr.flow import Where
 from ivr.hotline import Hotline
 from ivr.phones import mask
+from ivr.plans import Plan
 from ivr.voice.webhook import CallParams, now, signed_only, voice_webhook, voice_webhook_at
 
 log = logging.getLogger("ivr.voice")

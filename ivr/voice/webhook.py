@@ -18,9 +18,10 @@ from werkzeug.datastructures import MultiDict
 
 from ivr import flow, phones
 from ivr.calllog import STATUS_RANK
-from ivr.flow import Plan, Where
+from ivr.flow import Where
 from ivr.hotline import Hotline, current_hotline
 from ivr.menu import KEYS
+from ivr.plans import Plan
 
 log = logging.getLogger("ivr.voice")
 
