@@ -93,3 +93,135 @@ class CallEvent(Base):
     sequence_number: Mapped[int | None] = mapped_column(sa.Integer)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(80))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Operator(Base):
+    """A person who answers calls and calls people back. Made with `ivr operators add`."""
+
+    __tablename__ = "operators"
+    __table_args__ = (sa.CheckConstraint("role IN ('operator', 'supervisor')", name="role"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    languages: Mapped[str] = mapped_column(sa.String(64))  # comma-separated codes: "ru,uk"
+    phone_number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
+    phone_number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, index=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    on_duty: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The longest idle operator is rung first.
+    last_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def language_codes(self) -> tuple[str, ...]:
+        return tuple(code for code in self.languages.split(",") if code)
+
+
+# A ring in one of these states keeps the operator busy.
+ACTIVE_RING = ("ringing", "connected")
+
+
+class Ring(Base):
+    """A call we placed to an operator because a caller of their language is waiting."""
+
+    __tablename__ = "operator_rings"
+    __table_args__ = (
+        # One live ring per operator, even with several instances deciding at once.
+        sa.Index("uq_operator_rings_live", "operator_id", unique=True,
+                 sqlite_where=sa.text("status IN ('ringing', 'connected')"),
+                 postgresql_where=sa.text("status IN ('ringing', 'connected')")),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"), index=True)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    call_sid: Mapped[str | None] = mapped_column(SID, unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # ringing, connected, ended
+    outcome: Mapped[str | None] = mapped_column(sa.String(32))
+    caller_call_sid: Mapped[str | None] = mapped_column(SID)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Surge(Base):
+    """A language whose callers go straight to the callback request (too many calls)."""
+
+    __tablename__ = "surges"
+
+    language: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    active: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    changed_by: Mapped[str] = mapped_column(sa.String(64))
+
+
+class CallbackRequest(Base):
+    """Somebody who reached us and is waiting for us to call them back."""
+
+    __tablename__ = "callback_requests"
+    __table_args__ = (
+        # One open request per number: a second call updates it instead.
+        sa.Index("uq_callback_requests_open_number", "number_hash", unique=True,
+                 sqlite_where=sa.text("status = 'open'"),
+                 postgresql_where=sa.text("status = 'open'")),
+        sa.Index("ix_callback_requests_queue", "status", "priority", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(8), index=True)
+    number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
+    number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST)
+    number_source: Mapped[str] = mapped_column(sa.String(16))  # caller_id, entered
+    language: Mapped[str] = mapped_column(sa.String(8))
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    priority: Mapped[int] = mapped_column(sa.Integer)  # 1 is the most urgent
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    may_identify: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    safe_window: Mapped[str | None] = mapped_column(sa.String(8))  # any, day, evening
+    caller_timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    first_call_sid: Mapped[str] = mapped_column(SID)
+    last_call_sid: Mapped[str] = mapped_column(SID)
+    attempts: Mapped[int] = mapped_column(sa.Integer, default=1)
+    recording_sid: Mapped[str | None] = mapped_column(sa.String(64))
+    recording_duration: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackCall(Base):
+    """Which call made or renewed which request, so a retried save is stored once."""
+
+    __tablename__ = "callback_calls"
+
+    call_sid: Mapped[str] = mapped_column(SID, primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("callback_requests.id"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackDraft(Base):
+    """A request being taken whose number we know: kept if the caller hangs up before the end."""
+
+    __tablename__ = "callback_drafts"
+
+    call_sid: Mapped[str] = mapped_column(SID, primary_key=True)
+    number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
+    number_source: Mapped[str] = mapped_column(sa.String(16))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    reason: Mapped[str] = mapped_column(sa.String(24))
+    may_identify: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    safe_window: Mapped[str | None] = mapped_column(sa.String(8))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Recording(Base):
+    """A message a caller left, as Twilio's recording status callback reported it."""
+
+    __tablename__ = "recordings"
+
+    recording_sid: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    call_sid: Mapped[str] = mapped_column(SID, index=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    duration_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

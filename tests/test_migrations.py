@@ -18,7 +18,8 @@ from ivr.models import Base
 from tests.conftest import close
 from tests.support import settings_for
 
-TABLES = {"alembic_version", "calls", "call_events"}
+TABLES = {"alembic_version", "calls", "call_events", "operators", "operator_rings", "surges",
+          "callback_requests", "callback_calls", "callback_drafts", "recordings"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
