@@ -178,6 +178,7 @@ def app_environment(url: str, token: str, port: int) -> dict[str, str]:
         "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
         "PHONE_HASH_KEY": secrets.token_urlsafe(40),
         "LOG_LEVEL": "INFO",
+        "HOTLINE_NUMBER": "+15005550006",
         "PORT": str(port),
         "HOST": "127.0.0.1",
     }

@@ -11,6 +11,8 @@ from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr import cli, logs
+from ivr.callbacks.book import CallbackBook
+from ivr.callbacks.spool import Spool
 from ivr.calllog import CallLog
 from ivr.database import configure_engine, engine_options
 from ivr.extensions import db, migrate
@@ -20,7 +22,8 @@ from ivr.phones import PhoneVault
 from ivr.prompts import load_catalog
 from ivr.sessions import SessionsExceptForTwilio
 from ivr.settings import PROJECT_ROOT, settings_from_environment
-from ivr.voice import media, views
+from ivr.twilio_api import TwilioApi
+from ivr.voice import callback, media, queue, views
 from ivr.voice.twiml import Renderer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -61,15 +64,18 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         renderer=Renderer(menu, catalog),
         vault=vault,
         validator=RequestValidator(settings.twilio_auth_token),
+        engine=engine,
         call_log=CallLog(engine, vault),
+        book=CallbackBook(engine, vault, Spool(settings.spool_dir, vault)),
+        twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
     )
 
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(media.bp)
+    for blueprint in (views.bp, callback.bp, queue.bp, media.bp):
+        app.register_blueprint(blueprint)
     cli.register(app)
     logging.getLogger("ivr").debug("ready", extra={"env": settings.env,
                                                   "database": engine.dialect.name})

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
+from ivr.database import upsert
 from ivr.models import Call, CallEvent
 from ivr.phones import PhoneVault
 
@@ -57,6 +57,14 @@ class LanguageChosen:
 
 
 @dataclass(frozen=True)
+class ParentKnown:
+    """An operator's leg, now connected to the caller it took."""
+
+    call_sid: str
+    parent_call_sid: str
+
+
+@dataclass(frozen=True)
 class StatusReported:
     call_sid: str
     status: str
@@ -78,7 +86,7 @@ class Event:
     dedupe_key: str | None = None
 
 
-Entry = CallSeen | LanguageChosen | StatusReported | Event
+Entry = CallSeen | LanguageChosen | ParentKnown | StatusReported | Event
 
 
 def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[Entry]) -> None:
@@ -94,6 +102,10 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
                  for entry in entries if isinstance(entry, LanguageChosen)]
     if languages:
         connection.execute(LANGUAGE_UPDATE, languages)
+    parents = [{"sid": entry.call_sid, "parent": entry.parent_call_sid}
+               for entry in entries if isinstance(entry, ParentKnown)]
+    if parents:
+        connection.execute(PARENT_UPDATE, parents)
     reports = [entry for entry in entries if isinstance(entry, StatusReported)]
     for terminal, update in ((False, PROGRESS_UPDATE), (True, END_UPDATE)):
         rows = [_status_row(report) for report in reports
@@ -109,6 +121,8 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
 _SID: sa.BindParameter[str] = sa.bindparam("sid", type_=sa.String())
 LANGUAGE_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
                    .values(language=sa.bindparam("language")))
+PARENT_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
+                 .values(parent_call_sid=sa.bindparam("parent")))
 _CURRENT_RANK = sa.case(STATUS_RANK, value=Call.status, else_=0)
 PROGRESS_UPDATE = (sa.update(Call).where(Call.call_sid == _SID,
                                          sa.bindparam("rank") > _CURRENT_RANK)
@@ -126,8 +140,7 @@ def _status_row(report: StatusReported) -> dict[str, object]:
 
 def _insert_ignoring(connection: Connection, table: sa.Table | sa.FromClause,
                      unique: list[str]) -> sa.Insert:
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    return insert(table).on_conflict_do_nothing(index_elements=unique)  # type: ignore[arg-type]
+    return upsert(connection, table).on_conflict_do_nothing(index_elements=unique)
 
 
 def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:

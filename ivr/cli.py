@@ -11,12 +11,14 @@ from typing import NoReturn
 import click
 from cryptography.fernet import Fernet
 from flask import Flask
-from flask.cli import FlaskGroup
+from flask.cli import FlaskGroup, with_appcontext
 
 from ivr import prompts as prompt_files
 from ivr import rendering
+from ivr.callbacks.cli import callbacks, spool
 from ivr.hotline import current_hotline
 from ivr.menu import Menu, load_menu
+from ivr.operators.cli import operators, surge
 from ivr.settings import DEV_TWILIO_AUTH_TOKEN, StartupError, prompts_dir_from_environment
 
 
@@ -44,7 +46,8 @@ def _create_app() -> Flask:
 
 
 def register(app: Flask) -> None:
-    app.cli.add_command(info)
+    for command in (info, operators, surge, callbacks, spool):
+        app.cli.add_command(command)
 
 
 def _fail(message: str) -> NoReturn:
@@ -99,6 +102,7 @@ def _load_menu(root: Path) -> Menu:
 
 
 @click.command(help="Print the URLs to set in the Twilio console.")
+@with_appcontext
 def info() -> None:
     settings = current_hotline().settings
     base = settings.public_base_url or f"http://localhost:{os.environ.get('PORT', '8000')}"

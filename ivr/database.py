@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 
 
 def engine_options(database_url: str) -> dict[str, Any]:
@@ -35,3 +36,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+
+
+def upsert(connection: Connection,
+           table: sa.Table | sa.FromClause) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT that can say ON CONFLICT, on either backend (both support the same form)."""
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    return insert(table)  # type: ignore[arg-type]

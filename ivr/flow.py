@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from ivr import paths
+from ivr.callbacks.capture import redirect_to_capture
 from ivr.menu import KEYS, Menu, Node
 from ivr.plans import Ask, Hangup, Plan, Redirect, Say, Target, target
-
-MENU_PATH = "/voice/menu"
-INPUT_PATH = "/voice/menu/input"
 
 # After this many errors in one call the caller is told plainly and the call ends,
 # rather than looping through apologies.
@@ -31,12 +30,12 @@ class Where:
 
 def enter_target(where: Where) -> Target:
     """The webhook that presents a node."""
-    return target(MENU_PATH, node=where.node, lang=where.lang, err=where.errors or None)
+    return target(paths.MENU, node=where.node, lang=where.lang, err=where.errors or None)
 
 
 def input_target(where: Where) -> Target:
     """The webhook that takes the key pressed at a node, or the silence."""
-    return target(INPUT_PATH, node=where.node, lang=where.lang, **{"try": where.attempt},
+    return target(paths.MENU_INPUT, node=where.node, lang=where.lang, **{"try": where.attempt},
                   err=where.errors or None)
 
 
@@ -71,10 +70,15 @@ def start(menu: Menu, calling_code: str | None) -> Plan:
     return enter(menu, Where(menu.start), calling_code)
 
 
-def enter(menu: Menu, where: Where, calling_code: str | None) -> Plan:
-    """What a caller hears on arriving at a node."""
+def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "chosen") -> Plan:
+    """What a caller hears on arriving at a node. `reason`: why they would leave a callback
+    request, should the node be one."""
     node = menu.node(where.node)
     lang = where.lang or menu.default_language
+    if node.kind == "operator":
+        return Plan((Redirect(target(paths.OPERATOR, lang=lang)),), "goto:operator")
+    if node.kind == "callback":
+        return Plan((redirect_to_capture(lang, reason),), f"callback:{reason}")
     if node.kind == "language":
         return Plan((_ask_language(menu, node, where, calling_code),), f"ask:{node.name}")
     if node.kind == "menu":
@@ -112,15 +116,15 @@ def _fallback(menu: Menu, node: Node, where: Where, calling_code: str | None) ->
     """Nobody chose: say what happens next, then go where the menu file says."""
     if node.kind == "language":
         lang = menu.likely_language(calling_code)
-        target = _next(node)
+        destination = _next(node)
     else:
         lang = where.lang or menu.default_language
         assert node.fallback is not None  # checked when the menu was loaded
-        target = node.fallback
+        destination = node.fallback
     said = (Say(lang, node.fallback_prompt),) if node.fallback_prompt else ()
-    then = enter(menu, Where(target, lang, errors=where.errors), calling_code)
+    then = enter(menu, Where(destination, lang, errors=where.errors), calling_code, "no_choice")
     chosen = lang if node.kind == "language" else None
-    return Plan(said + then.steps, f"fallback:{target}", language=chosen)
+    return Plan(said + then.steps, f"fallback:{destination}", language=chosen)
 
 
 def apologise(menu: Menu, where: Where, calling_code: str | None) -> Plan:

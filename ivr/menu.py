@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from ivr.hours import ALWAYS, Hours, parse_clock, parse_days
 from ivr.settings import StartupError
 
-NodeKind = Literal["language", "menu", "message", "hangup"]
-KINDS: tuple[NodeKind, ...] = ("language", "menu", "message", "hangup")
+NodeKind = Literal["language", "menu", "message", "hangup", "operator", "callback"]
+KINDS: tuple[NodeKind, ...] = ("language", "menu", "message", "hangup", "operator", "callback")
 KEYS = frozenset("0123456789*#")
 PROMPT_ID = re.compile(r"[a-z0-9_]{1,64}")
 LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
@@ -27,6 +30,18 @@ CALLING_CODE = re.compile(r"[1-9][0-9]{0,2}")
 
 # Prompts every flow uses, whatever the menu: a wrong key, an error, Twilio's fallback.
 SYSTEM_PROMPTS = ("invalid_option", "sorry_error", "technical_trouble")
+DIGIT_PROMPTS = tuple(f"digit_{digit}" for digit in range(10))
+# What a `callback` node says while taking a request.
+CALLBACK_PROMPTS = (
+    "callback_confirm", "callback_confirm_keys", "callback_enter", "callback_entered",
+    "callback_entered_keys", "callback_number_invalid", "callback_number_failed",
+    "callback_identify", "callback_window", "callback_record", "callback_saved",
+    "callback_saved_end", *DIGIT_PROMPTS)
+# What an `operator` node says, to the caller and to the operator's phone.
+OPERATOR_PROMPTS = (
+    "operator_surge", "operator_closed", "operator_nobody", "queue_joined", "queue_position",
+    "hold_music", "queue_leave_hint", "queue_too_long", "queue_connecting", "queue_goodbye",
+    "operator_whisper", "operator_no_caller", *DIGIT_PROMPTS)
 
 # Voices that Twilio documents for the languages we know; a pair outside these fails the <Say>.
 KNOWN_VOICES = {
@@ -42,7 +57,11 @@ NODE_FIELDS: dict[NodeKind, frozenset[str]] = {
                        "fallback_prompt"}),
     "message": frozenset({"kind", "prompts", "next"}),
     "hangup": frozenset({"kind", "prompts"}),
+    "operator": frozenset({"kind"}),
+    "callback": frozenset({"kind"}),
 }
+DESK_FIELDS = frozenset({"max_wait", "ring_seconds", "hours"})
+HOURS_FIELDS = frozenset({"timezone", "open", "close", "days"})
 
 
 class MenuError(StartupError):
@@ -80,6 +99,18 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Desk:
+    """How callers reach operators: how long they may wait, and when each language is open."""
+
+    max_wait: int = 180  # seconds in the queue before the callback request is offered
+    ring_seconds: int = 20  # how long an operator's phone rings
+    hours: Mapping[str, Hours] = field(default_factory=dict)
+
+    def open_at(self, language: str, moment: datetime) -> bool:
+        return self.hours.get(language, ALWAYS).open_at(moment)
+
+
+@dataclass(frozen=True)
 class Menu:
     start: str
     default_language: str
@@ -87,12 +118,18 @@ class Menu:
     nodes: Mapping[str, Node]
     # The key a prompt announces ("press {key}"), per (language, prompt id).
     keys: Mapping[tuple[str, str], str]
+    desk: Desk = field(default_factory=Desk)
 
     def node(self, name: str) -> Node:
         return self.nodes[name]
 
     def prompt_ids(self) -> set[str]:
         ids = set(SYSTEM_PROMPTS)
+        kinds = {node.kind for node in self.nodes.values()}
+        if "operator" in kinds:
+            ids.update(OPERATOR_PROMPTS)
+        if kinds & {"operator", "callback"}:
+            ids.update(CALLBACK_PROMPTS)  # every way past an operator ends in a request
         for node in self.nodes.values():
             ids.update(node.prompts)
             ids.update(option.prompt for option in node.options if option.prompt)
@@ -170,7 +207,8 @@ class _Parser:
         self.raw = _mapping(raw, "")
 
     def menu(self) -> Menu:
-        unknown = set(self.raw) - {"start", "default_language", "languages", "nodes"}
+        unknown = set(self.raw) - {"start", "default_language", "languages", "nodes",
+                                   "operators"}
         if unknown:
             raise _Invalid(sorted(unknown)[0], "unknown setting")
         languages = self.languages()
@@ -182,11 +220,27 @@ class _Parser:
         default = self.raw.get("default_language")
         if default not in languages:
             raise _Invalid("default_language", f"{default!r} is not one of the languages")
+        desk = self.desk(languages)
         menu = Menu(start=start, default_language=default, languages=languages, nodes=nodes,
-                    keys={})
+                    keys={}, desk=desk)
         _check_links(menu)
-        return Menu(start=start, default_language=default, languages=languages, nodes=nodes,
-                    keys=_prompt_keys(menu))
+        return replace(menu, keys=_prompt_keys(menu))
+
+    def desk(self, languages: Mapping[str, Voice]) -> Desk:
+        raw = _mapping(self.raw.get("operators", {}), "operators")
+        unknown = set(raw) - DESK_FIELDS
+        if unknown:
+            raise _Invalid(f"operators.{sorted(unknown)[0]}", "unknown setting")
+        hours = {}
+        for lang, spec in _mapping(raw.get("hours", {}), "operators.hours").items():
+            if lang not in languages:
+                raise _Invalid(f"operators.hours.{lang}", "not one of the languages")
+            hours[lang] = _hours(spec, f"operators.hours.{lang}")
+        return Desk(
+            max_wait=_whole(raw.get("max_wait", 180), "operators.max_wait", 30, 3600),
+            ring_seconds=_whole(raw.get("ring_seconds", 20), "operators.ring_seconds", 5, 60),
+            hours=hours,
+        )
 
     def languages(self) -> dict[str, Voice]:
         languages: dict[str, Voice] = {}
@@ -274,6 +328,27 @@ class _Parser:
                 raise _Invalid(f"{where}.{code}", "must be a country calling code, like 380")
             order[code] = _string_list(languages, f"{where}.{code}")
         return order
+
+
+def _hours(raw: Any, where: str) -> Hours:
+    spec = _mapping(raw, where)
+    unknown = set(spec) - HOURS_FIELDS
+    if unknown:
+        raise _Invalid(f"{where}.{sorted(unknown)[0]}", "not a setting of opening hours")
+    zone = spec.get("timezone")
+    try:
+        ZoneInfo(str(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Invalid(f"{where}.timezone", f"{zone!r} is not a time zone like Europe/Kyiv"
+                       ) from None
+    opens, closes = parse_clock(str(spec.get("open"))), parse_clock(str(spec.get("close")))
+    if opens is None or closes is None or opens == closes:
+        raise _Invalid(where, "open and close must be different times like \"08:00\" and "
+                       "\"22:00\" (quoted)")
+    days = parse_days(str(spec.get("days", "mon-sun")))
+    if days is None:
+        raise _Invalid(f"{where}.days", "must be like mon-fri or sat,sun")
+    return Hours(timezone=str(zone), opens=opens, closes=closes, days=days)
 
 
 def _check_prompt_id(prompt: Any, where: str) -> None:

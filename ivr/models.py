@@ -174,6 +174,8 @@ class CallbackRequest(Base):
     number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
     number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST)
     number_source: Mapped[str] = mapped_column(sa.String(16))  # caller_id, entered
+    # False when the caller never said "yes, call this number" (they hung up first).
+    number_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     language: Mapped[str] = mapped_column(sa.String(8))
     reason: Mapped[str] = mapped_column(sa.String(24))
     priority: Mapped[int] = mapped_column(sa.Integer)  # 1 is the most urgent
@@ -208,6 +210,7 @@ class CallbackDraft(Base):
     call_sid: Mapped[str] = mapped_column(SID, primary_key=True)
     number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
     number_source: Mapped[str] = mapped_column(sa.String(16))
+    number_confirmed: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     language: Mapped[str] = mapped_column(sa.String(8))
     reason: Mapped[str] = mapped_column(sa.String(24))
     may_identify: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import phonenumbers
-from cryptography.fernet import Fernet, MultiFernet
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from phonenumbers import timezone
 
 MASK = "•"
+# Where a number's zones agree, the name a person would expect to see.
+USUAL_ZONES = frozenset({"Europe/London", "Europe/Moscow", "Europe/Kyiv", "Europe/Minsk"})
 WITHHELD = "withheld"
 
 
@@ -35,6 +40,47 @@ def normalise(raw: str | None) -> str | None:
 
 
 CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)
+
+
+def parse_entered(digits: str, regions: tuple[str, ...]) -> str | None:
+    """A number the caller typed: international if it parses so, else national in one of
+    `regions` (the caller's own country, then the hotline's). None if it is not a number."""
+    digits = "".join(char for char in digits if char.isdigit())
+    if not 6 <= len(digits) <= 15:
+        return None
+    candidates = [("+" + digits, None), *((digits, region) for region in regions)]
+    for text, region in candidates:
+        try:
+            number = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return None
+
+
+def region_of(e164: str | None) -> str | None:
+    """The two-letter region of a number, such as "UA"."""
+    if e164 is None:
+        return None
+    return phonenumbers.region_code_for_number(phonenumbers.parse(e164, None)) or None
+
+
+def timezone_of(e164: str, now: datetime | None = None) -> str | None:
+    """The caller's time zone from their number, or None when the number does not tell.
+
+    Mobile ranges often span a country's zones (a Russian mobile: Kaliningrad to Kamchatka);
+    a guess there could put a call at 3 a.m., so only zones that agree on the time count.
+    """
+    zones = [zone for zone in timezone.time_zones_for_number(phonenumbers.parse(e164, None))
+             if zone != "Etc/Unknown"]
+    if not zones:
+        return None
+    moment = now or datetime.now(UTC)
+    offsets = {moment.astimezone(ZoneInfo(zone)).utcoffset() for zone in zones}
+    if len(offsets) > 1:
+        return None
+    return next((zone for zone in zones if zone in USUAL_ZONES), zones[0])
 
 
 def calling_code(raw: str | None) -> str | None:
@@ -78,3 +124,14 @@ class PhoneVault:
 
     def digest(self, e164: str) -> str:
         return hmac.new(self._hash_key, e164.encode(), hashlib.sha256).hexdigest()
+
+    def seal(self, text: str) -> str:
+        """Encrypt anything that may hold a number: a URL parameter, a spool record."""
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def unseal(self, token: str) -> str | None:
+        """The text of a sealed token, or None for a token we did not make."""
+        try:
+            return self._fernet.decrypt(token.encode("ascii")).decode()
+        except (InvalidToken, UnicodeError):
+            return None

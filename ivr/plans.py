@@ -58,6 +58,8 @@ class Ask:
     timeout: int
     num_digits: int = 1
     finish_on_key: str = ""
+    # In a queue's wait music, silence just lets the music end (Twilio fetches it again).
+    redirect_on_silence: bool = True
 
 
 @dataclass(frozen=True)

@@ -50,6 +50,8 @@ def render(menu: Menu, root: Path, languages: Iterable[str], force: bool,
             record_rendering(manifest, prompt_id, text, audio)
             echo(f"{lang}/{prompt_id}.wav")
             made += 1
+        for gone in set(manifest) - menu.prompt_ids():
+            del manifest[gone]
         write_manifest(folder, manifest)
     return made
 

@@ -53,6 +53,8 @@ class Settings:
     phone_hash_key: str
     log_level: str
     prompts_dir: Path
+    hotline_number: str | None
+    spool_dir: Path
 
     @property
     def production(self) -> bool:
@@ -78,6 +80,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         phone_hash_key=source.get("PHONE_HASH_KEY", DEV_PHONE_HASH_KEY, production),
         log_level=source.choice("LOG_LEVEL", LOG_LEVELS, default="INFO", upper=True),
         prompts_dir=_prompts_dir(source),
+        hotline_number=_hotline_number(source.optional("HOTLINE_NUMBER"), production),
+        spool_dir=Path(source.optional("SPOOL_DIR") or instance_path / "spool"),
     )
     if production:
         _refuse_dev_values(settings)
@@ -124,6 +128,17 @@ class _Source:
         if not low <= value <= high:
             raise ConfigError(f"{name}={value} is outside {low}..{high}")
         return value
+
+
+def _hotline_number(number: str | None, production: bool) -> str | None:
+    if number is None:
+        if production:
+            raise ConfigError("HOTLINE_NUMBER is not set (required when IVR_ENV=production: "
+                              "operators and callbacks are called from it)")
+        return None
+    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+        raise ConfigError(f"HOTLINE_NUMBER={number!r} is not an E.164 number like +15005550006")
+    return number
 
 
 def _prompts_dir(source: _Source) -> Path:

@@ -1,7 +1,10 @@
 """A phone that calls the app the way Twilio would: signed requests, following the TwiML.
 
-It is how the tests play a caller's story, and how an engineer tries a menu change before a
-real caller does. It records what the caller would hear, prompt by prompt.
+It is how the tests play a caller's (or an operator's) story, and how an engineer tries a menu
+change before a real caller does. It records what the person on the phone would hear.
+
+What Twilio does on its own (time passing in a queue, putting two calls through, a recording
+being ready) the test or tool asks for explicitly: `wait()`, `put_through()`, `record()`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from twilio.request_validator import RequestValidator
 # send(method, url, params, headers) -> (status, content type, body)
 Send = Callable[[str, str, dict[str, str], dict[str, str]], tuple[int, str, bytes]]
 MAX_REDIRECTS = 25
+Request = tuple[str, str, dict[str, str]]  # method, URL, extra parameters
 
 
 class CallFailed(AssertionError):
@@ -45,6 +49,31 @@ class Gather:
     method: str
     rest: list[ET.Element]
     url: str
+    finish_on_key: str
+
+
+@dataclass
+class Recorder:
+    action: str
+    rest: list[ET.Element]
+    url: str
+    status_callback: str | None
+
+
+@dataclass
+class Queued:
+    action: str
+    wait_url: str
+    time: int = 0
+    position: int = 1
+    size: int = 1
+
+
+@dataclass
+class DialingQueue:
+    queue: str
+    announce: str
+    action: str
 
 
 @dataclass
@@ -54,48 +83,132 @@ class Phone:
     base_url: str
     caller: str = "+79161234567"
     hotline: str = "+15005550006"
+    direction: str = "inbound"
     account_sid: str = "AC" + "0" * 32
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     fetch_media: bool = False
+    seconds_per_wait: int = 30  # how long each round of the queue's wait music takes
     heard: list[Heard] = field(default_factory=list)
     hung_up: bool = False
+    queued: Queued | None = None
+    dialing: DialingQueue | None = None
+    last_recording: tuple[str, str | None, int] | None = None
     _gather: Gather | None = None
+    _recorder: Recorder | None = None
     _status: str = "ringing"
 
-    def dial(self, path: str = "/voice/incoming") -> list[Heard]:
-        return self._follow(("POST", self.base_url + path), [])
+    # --- what the person on the phone does ---------------------------------------------------
 
-    def press(self, key: str) -> list[Heard]:
-        gather = self._waiting()
-        return self._follow((gather.method, urljoin(gather.url, gather.action)), [],
-                            {"Digits": key})
+    def dial(self, path: str = "/voice/incoming") -> list[Heard]:
+        return self._follow(("POST", self.base_url + path, {}), [])
+
+    def answer(self, url: str) -> list[Heard]:
+        """An outbound call (to an operator) is picked up: Twilio fetches its TwiML."""
+        return self._follow(("POST", url, {}), [])
+
+    def press(self, keys: str) -> list[Heard]:
+        gather = self._take_gather()
+        digits = keys.removesuffix(gather.finish_on_key) if gather.finish_on_key else keys
+        return self._follow((gather.method, urljoin(gather.url, gather.action),
+                             {"Digits": digits}), [])
 
     def wait(self) -> list[Heard]:
-        """Say nothing until the menu gives up waiting."""
-        gather = self._waiting()
+        """Say nothing until the app gives up waiting (or, in a queue, a round of music)."""
         heard: list[Heard] = []
-        return self._follow(self._run(gather.rest, gather.url, heard), heard)
+        if self._recorder is not None:
+            recorder, self._recorder = self._recorder, None
+            return self._follow(self._run(recorder.rest, recorder.url, heard), heard)
+        if self._gather is not None:
+            gather = self._take_gather()
+            next_request = self._run(gather.rest, gather.url, heard)
+            if next_request is not None or self.queued is None:
+                return self._follow(next_request, heard)
+        if self.queued is not None:
+            self.queued.time += self.seconds_per_wait
+            return self._follow(("POST", self.queued.wait_url, {}), heard)
+        raise CallFailed("the call is not waiting for the caller")
+
+    def record(self, seconds: int, recording_sid: str | None = None) -> list[Heard]:
+        """Speak a message into a <Record> and press #."""
+        if self._recorder is None:
+            raise CallFailed("the call is not recording")
+        recorder, self._recorder = self._recorder, None
+        sid = recording_sid or "RE" + secrets.token_hex(16)
+        self.last_recording = (sid, recorder.status_callback, seconds)
+        return self._follow(("POST", urljoin(recorder.url, recorder.action), {
+            "RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{self.account_sid}"
+                            f"/Recordings/{sid}",
+            "RecordingSid": sid, "RecordingDuration": str(seconds), "Digits": "#"}), [])
+
+    def recording_ready(self, status: str = "completed") -> tuple[int, bytes]:
+        """Twilio's recording status callback for the last message recorded."""
+        if self.last_recording is None:
+            raise CallFailed("nothing was recorded")
+        sid, callback, seconds = self.last_recording
+        if callback is None:
+            raise CallFailed("the <Record> asked for no recording status callback")
+        return self.post(callback, {"RecordingSid": sid, "RecordingStatus": status,
+                                    "RecordingDuration": str(seconds),
+                                    "RecordingSource": "RecordVerb"})
 
     def hang_up(self, status: str = "completed", duration: int = 30,
                 sequence: int = 0) -> tuple[int, bytes]:
+        """The caller hangs up; in a queue, Twilio first tells the <Enqueue> action."""
+        if self.queued is not None:
+            queued, self.queued = self.queued, None
+            self._request("POST", queued.action, {"QueueResult": "hangup",
+                                                  "QueueTime": str(queued.time)})
         self.hung_up = True
+        self._gather = self._recorder = None
         return self.status_callback(status, CallDuration=str(duration),
                                     SequenceNumber=str(sequence))
 
+    def put_through(self, operator: Phone) -> list[Heard]:
+        """Twilio connects the operator's <Dial><Queue> to this caller, first in the queue."""
+        if self.queued is None or operator.dialing is None:
+            raise CallFailed("nobody is queued, or the operator is not dialling the queue")
+        heard: list[Heard] = []
+        self._follow(("POST", operator.dialing.announce, {
+            "DequeingCallSid": operator.call_sid, "QueueTime": str(self.queued.time),
+            "QueueSid": "QU" + "0" * 32}), heard)
+        self._gather = None
+        return heard
+
+    def conversation_ends(self, operator: Phone) -> tuple[list[Heard], list[Heard]]:
+        """The operator and the caller finished talking: what each hears after."""
+        if self.queued is None or operator.dialing is None:
+            raise CallFailed("these two were not put through")
+        queued, self.queued = self.queued, None
+        dialing, operator.dialing = operator.dialing, None
+        caller_heard = self._follow(("POST", queued.action, {
+            "QueueResult": "bridged", "QueueTime": str(queued.time)}), [])
+        operator_heard = operator._follow(("POST", dialing.action, {
+            "DialCallStatus": "completed", "DialCallSid": self.call_sid}), [])
+        return caller_heard, operator_heard
+
     def status_callback(self, status: str, **extra: str) -> tuple[int, bytes]:
-        params = {**self.params(), "CallStatus": status, **extra}
-        code, _, body = self.send("POST", self.base_url + "/voice/status", params,
-                                  self.signed(self.base_url + "/voice/status", params))
+        return self.post(self.base_url + "/voice/status", {"CallStatus": status, **extra})
+
+    def post(self, url: str, extra: dict[str, str]) -> tuple[int, bytes]:
+        params = {**self.params(), **extra}
+        code, _, body = self.send("POST", url, params, self.signed(url, params))
         return code, body
+
+    # --- what Twilio would send ------------------------------------------------------------
 
     @property
     def listening(self) -> bool:
         return self._gather is not None
 
+    @property
+    def recording(self) -> bool:
+        return self._recorder is not None
+
     def params(self) -> dict[str, str]:
         params = {"CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.caller,
                   "To": self.hotline, "Caller": self.caller, "Called": self.hotline,
-                  "CallStatus": self._status, "Direction": "inbound", "ApiVersion": "2010-04-01"}
+                  "CallStatus": self._status, "Direction": self.direction,
+                  "ApiVersion": "2010-04-01"}
         self._status = "in-progress"
         return params
 
@@ -103,45 +216,80 @@ class Phone:
         signature = RequestValidator(self.auth_token).compute_signature(url, params)
         return {"X-Twilio-Signature": signature}
 
-    def _waiting(self) -> Gather:
+    def _take_gather(self) -> Gather:
         if self.hung_up or self._gather is None:
-            raise CallFailed("the call is not waiting for the caller")
+            raise CallFailed("the call is not waiting for a key")
         gather, self._gather = self._gather, None
         return gather
 
-    def _follow(self, redirect: tuple[str, str] | None, heard: list[Heard],
-                extra: dict[str, str] | None = None) -> list[Heard]:
-        """Request each URL the TwiML sends the call to, until it waits for a key or ends."""
+    def _queue_params(self) -> dict[str, str]:
+        if self.queued is None:
+            return {}
+        return {"QueuePosition": str(self.queued.position), "QueueTime": str(self.queued.time),
+                "CurrentQueueSize": str(self.queued.size), "QueueSid": "QU" + "0" * 32,
+                "AvgQueueTime": str(self.queued.time), "MaxQueueSize": "100"}
+
+    def _request(self, method: str, url: str, extra: dict[str, str]) -> ET.Element:
+        params = {**self.params(), **self._queue_params(), **extra}
+        status, content_type, body = self.send(method, url, params, self.signed(url, params))
+        return _twiml(status, content_type, body, url)
+
+    def _follow(self, next_request: Request | None, heard: list[Heard]) -> list[Heard]:
+        """Request each URL the TwiML sends the call to, until it waits or ends."""
         for _ in range(MAX_REDIRECTS):
-            if redirect is None:
+            if next_request is None:
                 self.heard.extend(heard)
                 return heard
-            method, url = redirect
-            params = {**self.params(), **(extra or {})}
-            extra = None
-            status, content_type, body = self.send(method, url, params, self.signed(url, params))
-            redirect = self._run(list(_twiml(status, content_type, body, url)), url, heard)
+            method, url, extra = next_request
+            next_request = self._run(list(self._request(method, url, extra)), url, heard)
         raise CallFailed(f"more than {MAX_REDIRECTS} redirects in a row")
 
-    def _run(self, verbs: list[ET.Element], url: str,
-             heard: list[Heard]) -> tuple[str, str] | None:
-        """Play the verbs; return where a <Redirect> goes, or None when the call waits or ends."""
+    def _run(self, verbs: list[ET.Element], url: str, heard: list[Heard]) -> Request | None:
+        """Play the verbs; return the next request, or None when the call waits or ends."""
         for index, verb in enumerate(verbs):
+            rest = verbs[index + 1:]
             if verb.tag in ("Play", "Say"):
                 heard.append(self._hear(verb, url))
             elif verb.tag == "Gather":
                 heard.extend(self._hear(child, url) for child in verb if child.tag != "Pause")
                 self._gather = Gather(verb.get("action") or url, verb.get("method", "POST"),
-                                      verbs[index + 1:], url)
+                                      rest, url, verb.get("finishOnKey", "#"))
+                return None
+            elif verb.tag == "Record":
+                self._recorder = Recorder(verb.get("action") or url, rest, url,
+                                          _absolute(url, verb.get("recordingStatusCallback")))
                 return None
             elif verb.tag == "Redirect":
-                return verb.get("method", "POST"), urljoin(url, (verb.text or "").strip())
+                return verb.get("method", "POST"), urljoin(url, (verb.text or "").strip()), {}
+            elif verb.tag == "Enqueue":
+                self.queued = Queued(action=urljoin(url, verb.get("action") or url),
+                                     wait_url=urljoin(url, verb.get("waitUrl") or url))
+                return "POST", self.queued.wait_url, {}
+            elif verb.tag == "Leave":
+                if self.queued is None:
+                    raise CallFailed(f"<Leave> outside a queue from {url}")
+                queued, self.queued = self.queued, None
+                return "POST", queued.action, {"QueueResult": "leave",
+                                               "QueueTime": str(queued.time)}
+            elif verb.tag == "Dial":
+                self._dial(verb, url)
+                return None
             elif verb.tag == "Hangup":
                 break
             elif verb.tag != "Pause":
                 raise CallFailed(f"unexpected TwiML verb <{verb.tag}> from {url}")
+        if self.queued is not None:
+            return None  # the wait music ended: Twilio fetches it again as time passes
         self.hung_up = True
         return None
+
+    def _dial(self, verb: ET.Element, url: str) -> None:
+        queue = verb.find("Queue")
+        if queue is None:
+            raise CallFailed(f"only <Dial><Queue> is simulated, from {url}")
+        self.dialing = DialingQueue((queue.text or "").strip(),
+                                    urljoin(url, queue.get("url") or url),
+                                    urljoin(url, verb.get("action") or url))
 
     def _hear(self, verb: ET.Element, url: str) -> Heard:
         if verb.tag == "Say":
@@ -154,6 +302,10 @@ class Phone:
             if status != 200 or not content_type.startswith("audio/") or not body:
                 raise CallFailed(f"recording {media} did not download as audio ({status})")
         return Heard("play", lang, prompt=prompt, url=media)
+
+
+def _absolute(base: str, url: str | None) -> str | None:
+    return urljoin(base, url) if url else None
 
 
 def _language(say_language: str) -> str:

@@ -36,6 +36,7 @@ def _clean_environment() -> Iterator[None]:
 
 def close(app: Flask) -> None:
     hotline_of(app).call_log.close(timeout=2)
+    hotline_of(app).book.stop()
     with app.app_context():
         db.engine.dispose()
 
@@ -50,7 +51,7 @@ def migrate(app: Flask) -> None:
 def template_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file, copied for each test: migrations run once per session."""
     path = tmp_path_factory.mktemp("template") / "ivr.sqlite3"
-    app = create_app(settings_for(f"sqlite:///{path}"))
+    app = create_app(settings_for(f"sqlite:///{path}", SPOOL_DIR=str(path.parent / "spool")))
     migrate(app)
     close(app)
     return path
@@ -64,7 +65,8 @@ def make_app(tmp_path: Path, template_database: Path) -> Iterator[Callable[..., 
     def make(**settings: str) -> Flask:
         path = tmp_path / f"ivr-{len(apps)}.sqlite3"
         shutil.copy(template_database, path)
-        app = create_app(settings_for(f"sqlite:///{path}", **settings))
+        app = create_app(settings_for(f"sqlite:///{path}",
+                                      SPOOL_DIR=str(tmp_path / f"spool-{len(apps)}"), **settings))
         apps.append(app)
         return app
 
@@ -127,8 +129,8 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def postgres_app(postgres_url: str) -> Iterator[Flask]:
-    app = create_app(settings_for(postgres_url))
+def postgres_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
+    app = create_app(settings_for(postgres_url, SPOOL_DIR=str(tmp_path / "spool")))
     migrate(app)
     yield app
     close(app)

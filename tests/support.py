@@ -24,7 +24,8 @@ CALL_SID = "CA" + "1" * 32
 
 def settings_for(database_url: str, **overrides: str) -> dict[str, str]:
     return {"IVR_ENV": "development", "DATABASE_URL": database_url,
-            "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LOG_LEVEL": "INFO", **overrides}
+            "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LOG_LEVEL": "INFO", "HOTLINE_NUMBER": HOTLINE,
+            **overrides}
 
 
 def hotline_of(app: Flask) -> Hotline:

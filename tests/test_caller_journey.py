@@ -49,14 +49,13 @@ def test_caller_chooses_a_language_and_hears_the_main_menu_in_it(
 
 
 @pytest.mark.parametrize(("key", "lang"), [("1", "ru"), ("2", "uk"), ("3", "en")])
-def test_walk_through_every_option_of_the_main_menu(phone: Dial, key: str, lang: str) -> None:
+def test_walk_through_the_main_menu_options_that_stay_in_it(phone: Dial, key: str,
+                                                            lang: str) -> None:
     caller = phone()
     caller.dial()
     caller.press(key)
 
     assert prompts(caller.press("3")) == [(lang, "about"), *main_menu(lang)]
-    assert prompts(caller.press("1")) == [(lang, "operator_unavailable"), *main_menu(lang)]
-    assert prompts(caller.press("2")) == [(lang, "callback_unavailable"), *main_menu(lang)]
     assert prompts(caller.press("0")) == main_menu(lang)
     assert prompts(caller.press("*"))[:3] == [("ru", "language_option"),
                                               ("uk", "language_option"),
@@ -74,9 +73,9 @@ def test_caller_who_presses_nothing_hears_the_menu_three_times_then_is_routed(
     routed = caller.wait()
 
     assert prompts(first) == prompts(second) == prompts(third) == main_menu("en")
-    # What happens next is said, then the menu file's fallback (for now: a polite goodbye).
-    assert prompts(routed) == [("en", "no_choice"), ("en", "goodbye")]
-    assert caller.hung_up
+    # What happens next is said, then the menu file's fallback: the callback request.
+    assert prompts(routed)[:2] == [("en", "no_choice"), ("en", "callback_confirm")]
+    assert caller.listening
 
 
 def test_caller_who_presses_a_wrong_key_hears_that_it_is_not_an_option(phone: Dial) -> None:
@@ -99,8 +98,8 @@ def test_caller_who_keeps_pressing_wrong_keys_is_not_kept_in_a_loop(phone: Dial)
     caller.press("7")
     routed = caller.press("8")
 
-    assert prompts(routed) == [("uk", "invalid_option"), ("uk", "no_choice"), ("uk", "goodbye")]
-    assert caller.hung_up
+    assert prompts(routed)[:3] == [("uk", "invalid_option"), ("uk", "no_choice"),
+                                   ("uk", "callback_confirm")]
 
 
 def test_wrong_key_at_the_language_menu_is_explained_in_every_language(phone: Dial) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import flow
+from ivr import flow, paths
 from ivr.flow import Where, enter_target, input_target
 from ivr.menu import Menu, load_menu
-from ivr.plans import Ask, Hangup, Redirect, Say
+from ivr.plans import Ask, Hangup, Redirect, Say, target
 from ivr.settings import PROJECT_ROOT
 
 
@@ -37,9 +37,9 @@ def test_choosing_a_language_settles_it_and_asks_the_main_menu(menu: Menu) -> No
 
 
 def test_message_then_back_to_the_menu_in_one_answer(menu: Menu) -> None:
-    plan = flow.answer(menu, Where("main", "ru"), "1", calling_code="7")
+    plan = flow.answer(menu, Where("main", "ru"), "3", calling_code="7")
 
-    assert plan.steps[0] == Say("ru", "operator_unavailable")
+    assert plan.steps[0] == Say("ru", "about")
     assert isinstance(plan.steps[1], Ask)
     assert plan.steps[1].action == input_target(Where("main", "ru"))
 
@@ -47,8 +47,9 @@ def test_message_then_back_to_the_menu_in_one_answer(menu: Menu) -> None:
 def test_silence_on_the_last_try_goes_to_the_fallback(menu: Menu) -> None:
     plan = flow.answer(menu, Where("main", "en", attempt=3), None, calling_code=None)
 
-    assert plan.steps == (Say("en", "no_choice"), Say("en", "goodbye"), Hangup())
-    assert plan.outcome == "fallback:goodbye"
+    assert plan.steps == (Say("en", "no_choice"),
+                          Redirect(target(paths.CALLBACK, lang="en", reason="no_choice")))
+    assert plan.outcome == "fallback:callback"
 
 
 def test_errors_are_retried_then_end_politely(menu: Menu) -> None:

@@ -54,8 +54,9 @@ BREAKAGES: list[tuple[str, Callable[[dict], None], str]] = [  # type: ignore[typ
      "nodes.main.repeat: not a setting of a menu node"),
     ("repeats out of range", lambda m: m["nodes"]["main"].update(repeats=0),
      "nodes.main.repeats: must be a whole number from 1 to 5"),
-    ("messages in a loop", lambda m: m["nodes"]["about"].update(next="operator")
-     or m["nodes"]["operator"].update(next="about"),
+    ("messages in a loop", lambda m: m["nodes"].update(
+        more={"kind": "message", "prompts": ["about"], "next": "about"})
+     or m["nodes"]["about"].update(next="more"),
      "messages lead round in a loop"),
     ("bad start", lambda m: m.update(start="welcome"), "start: 'welcome' is not a node"),
     ("voice that cannot speak the language",
@@ -103,11 +104,11 @@ def test_unquoted_star_key_is_explained(prompts_dir: Path) -> None:
 def test_a_prompt_with_neither_text_nor_recording_stops_start_up(
         prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
     texts = prompts_dir / "uk" / "texts.yaml"
-    texts.write_text(texts.read_text().replace("  goodbye:", "  farewell:"))
-    (prompts_dir / "uk" / "goodbye.wav").unlink()
+    texts.write_text(texts.read_text().replace("  queue_goodbye:", "  farewell:"))
+    (prompts_dir / "uk" / "queue_goodbye.wav").unlink()
 
     with pytest.raises(MenuError, match=r"uk/texts.yaml: no text and no recording for prompt "
-                                        "'goodbye'"):
+                                        "'queue_goodbye'"):
         make_app(PROMPTS_DIR=str(prompts_dir))
 
 

@@ -28,7 +28,7 @@ def empty_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]
         url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
     else:
         url = request.getfixturevalue("postgres_url")
-    app = create_app(settings_for(url))
+    app = create_app(settings_for(url, SPOOL_DIR=str(tmp_path / "spool")))
     yield app
     close(app)
 

@@ -41,18 +41,18 @@ def test_every_shipped_prompt_has_a_text_and_a_recording_in_every_language() -> 
 def test_check_lists_every_gap_and_fails(prompts_dir: Path) -> None:
     texts = prompts_dir / "uk" / "texts.yaml"
     texts.write_text(texts.read_text().replace("  about:", "  about_us:"))
-    (prompts_dir / "ru" / "goodbye.wav").unlink()
+    (prompts_dir / "ru" / "queue_goodbye.wav").unlink()
     (prompts_dir / "en" / "about.wav").write_bytes(b"")
-    (prompts_dir / "en" / "goodbye.wav").unlink()
-    (prompts_dir / "en" / "goodbye.mp3").write_text("<html>not found</html>")
+    (prompts_dir / "en" / "queue_goodbye.wav").unlink()
+    (prompts_dir / "en" / "queue_goodbye.mp3").write_text("<html>not found</html>")
 
     code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
 
     assert code == 1
     assert f"uk/about: no text in {prompts_dir}/uk/texts.yaml" in output
-    assert "ru/goodbye: no recording (run: ivr prompts render)" in output
+    assert "ru/queue_goodbye: no recording (run: ivr prompts render)" in output
     assert "en/about: about.wav is empty" in output
-    assert "en/goodbye: goodbye.mp3 is not an MP3 file" in output
+    assert "en/queue_goodbye: queue_goodbye.mp3 is not an MP3 file" in output
     assert output.strip().endswith(f"ivr: 4 prompt problem(s) in {prompts_dir}")
 
 
@@ -63,8 +63,8 @@ def test_check_finds_a_recording_made_from_an_older_text(prompts_dir: Path) -> N
     code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
 
     assert code == 1
-    assert "en/goodbye: goodbye.wav was made from an older text (run: ivr prompts render)" \
-        in output
+    assert ("en/queue_goodbye: queue_goodbye.wav was made from an older text "
+            "(run: ivr prompts render)") in output
 
 
 def test_check_with_a_broken_menu_says_so_in_one_line(prompts_dir: Path) -> None:
@@ -83,25 +83,25 @@ def test_render_makes_what_is_missing_or_stale_and_keeps_hand_made_recordings(
     texts.write_text(texts.read_text().replace("Thank you for calling.", "Thanks for calling."))
     (prompts_dir / "uk" / "about.wav").unlink()
     hand_made = prompts_dir / "ru" / "about.wav"
-    hand_made.write_bytes((prompts_dir / "ru" / "goodbye.wav").read_bytes())
+    hand_made.write_bytes((prompts_dir / "ru" / "queue_goodbye.wav").read_bytes())
 
     code, output = ivr("prompts", "render", prompts_dir=prompts_dir)
 
     assert code == 0, output
-    assert output.splitlines() == ["uk/about.wav", "en/goodbye.wav", "2 recording(s) made"]
-    assert hand_made.read_bytes() == (prompts_dir / "ru" / "goodbye.wav").read_bytes()
+    assert output.splitlines() == ["uk/about.wav", "en/queue_goodbye.wav", "2 recording(s) made"]
+    assert hand_made.read_bytes() == (prompts_dir / "ru" / "queue_goodbye.wav").read_bytes()
     assert ivr("prompts", "check", prompts_dir=prompts_dir)[0] == 0
 
 
 @needs_tools
 def test_render_one_language(prompts_dir: Path) -> None:
     for lang in ("ru", "en"):
-        (prompts_dir / lang / "goodbye.wav").unlink()
+        (prompts_dir / lang / "queue_goodbye.wav").unlink()
 
     code, output = ivr("prompts", "render", "--lang", "en", prompts_dir=prompts_dir)
 
-    assert (code, output.splitlines()) == (0, ["en/goodbye.wav", "1 recording(s) made"])
-    assert find_recording(prompts_dir / "ru", "goodbye") is None
+    assert (code, output.splitlines()) == (0, ["en/queue_goodbye.wav", "1 recording(s) made"])
+    assert find_recording(prompts_dir / "ru", "queue_goodbye") is None
 
 
 def test_render_an_unknown_language_fails_clearly() -> None:

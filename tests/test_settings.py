@@ -27,6 +27,7 @@ PRODUCTION = {
     "SECRET_KEY": "s" * 40,
     "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "PHONE_HASH_KEY": "h" * 40,
+    "HOTLINE_NUMBER": "+15005550006",
 }
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +49,7 @@ def test_production_with_every_setting_starts() -> None:
 
 @pytest.mark.parametrize("missing", ["DATABASE_URL", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
                                      "PUBLIC_BASE_URL", "SECRET_KEY", "PHONE_ENCRYPTION_KEYS",
-                                     "PHONE_HASH_KEY"])
+                                     "PHONE_HASH_KEY", "HOTLINE_NUMBER"])
 def test_production_refuses_to_start_without_a_setting(missing: str) -> None:
     environ = {name: value for name, value in PRODUCTION.items() if name != missing}
 
@@ -103,6 +104,7 @@ def test_a_secret_set_twice_is_refused(tmp_path: Path) -> None:
     ("TWILIO_ACCOUNT_SID", "SK123", "account SID"),
     ("PUBLIC_BASE_URL", "ivr.example.org", "not a base URL"),
     ("PROMPTS_DIR", "/nonexistent/prompts", "not a directory"),
+    ("HOTLINE_NUMBER", "5005550006", "not an E.164 number"),
 ])
 def test_a_bad_value_is_named_in_one_line(name: str, value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as error:

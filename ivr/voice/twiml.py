@@ -83,8 +83,9 @@ class Renderer:
         )
         for speech in ask.prompts:
             self._speak(gather, speech, base)
-        # Twilio goes on to the next verb when nobody presses anything: that is our silence.
-        response.redirect(action, method="POST")
+        if ask.redirect_on_silence:
+            # Twilio goes on to the next verb when nobody presses anything: our silence.
+            response.redirect(action, method="POST")
 
     def _record(self, response: VoiceResponse, record: Record, base: str) -> None:
         response.record(

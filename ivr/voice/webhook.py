@@ -136,17 +136,24 @@ def where_in_url(hotline: Hotline, _call: CallParams) -> Where:
     return flow.where_from(hotline.menu, request.args)
 
 
+def apologise(hotline: Hotline, call: CallParams, where: Where) -> Plan:
+    return flow.apologise(hotline.menu, where, call.calling_code)
+
+
 def voice_webhook(view: VoiceView) -> Callable[[], Response]:
     """A signed webhook that answers TwiML, whatever happens inside `view`."""
     return voice_webhook_at(where_in_url)(view)
 
 
-def voice_webhook_at(locate: Locate) -> Callable[[VoiceView], Callable[[], Response]]:
-    """As voice_webhook, for a webhook that finds the caller's place with `locate`."""
-    return lambda view: _answering_twiml(view, locate)
+def voice_webhook_at(locate: Locate, recover: VoiceView = apologise
+                     ) -> Callable[[VoiceView], Callable[[], Response]]:
+    """As voice_webhook, for a webhook that finds the caller's place with `locate` and, when
+    something inside fails, answers with `recover` (by default: an apology and a retry)."""
+    return lambda view: _answering_twiml(view, locate, recover)
 
 
-def _answering_twiml(view: VoiceView, locate: Locate) -> Callable[[], Response]:
+def _answering_twiml(view: VoiceView, locate: Locate, recover: VoiceView
+                     ) -> Callable[[], Response]:
     @wraps(view)
     def handle() -> Response:
         started = time.perf_counter()
@@ -155,7 +162,7 @@ def _answering_twiml(view: VoiceView, locate: Locate) -> Callable[[], Response]:
         if refused is not None:
             return refused
         call = call_params()
-        where, plan = _decide(hotline, call, view, locate)
+        where, plan = _decide(hotline, call, view, locate, recover)
         body = _render(hotline, call, plan)
         log.info("webhook", extra={
             "path": request.path, "call_sid": call.call_sid, "node": where.node,
@@ -166,8 +173,8 @@ def _answering_twiml(view: VoiceView, locate: Locate) -> Callable[[], Response]:
     return handle
 
 
-def _decide(hotline: Hotline, call: CallParams, view: VoiceView,
-            locate: Locate) -> tuple[Where, Plan]:
+def _decide(hotline: Hotline, call: CallParams, view: VoiceView, locate: Locate,
+            recover: VoiceView) -> tuple[Where, Plan]:
     """The view's plan, or, if anything in it fails, an apology and a retry."""
     where = Where(hotline.menu.start)
     try:
@@ -175,7 +182,13 @@ def _decide(hotline: Hotline, call: CallParams, view: VoiceView,
         return where, view(hotline, call, where)
     except Exception:
         log.exception("webhook failed", extra={"path": request.path, "call_sid": call.call_sid})
-        return where, flow.apologise(hotline.menu, where, call.calling_code)
+        try:
+            return where, recover(hotline, call, where)
+        except Exception:
+            log.exception("recovery failed", extra={"path": request.path,
+                                                    "call_sid": call.call_sid})
+            return where, flow.apologise(hotline.menu, Where(hotline.menu.start),
+                                         call.calling_code)
 
 
 def _render(hotline: Hotline, call: CallParams, plan: Plan) -> str:

@@ -1,15 +1,15 @@
 """Operators, rings, surges and callback requests (numbers encrypted, one open request each)
 
-Revision ID: 0de256e2830e
+Revision ID: b2e2078db909
 Revises: efc801df1ed9
-Create Date: 2026-11-25 06:15:45.014896
+Create Date: 2026-11-25 06:19:23.561218
 
 """
 import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0de256e2830e'
+revision = 'b2e2078db909'
 down_revision = 'efc801df1ed9'
 branch_labels = None
 depends_on = None
@@ -20,6 +20,7 @@ def upgrade() -> None:
     sa.Column('call_sid', sa.String(length=64), nullable=False),
     sa.Column('number', sa.String(length=255), nullable=False),
     sa.Column('number_source', sa.String(length=16), nullable=False),
+    sa.Column('number_confirmed', sa.Boolean(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('reason', sa.String(length=24), nullable=False),
     sa.Column('may_identify', sa.Boolean(), nullable=False),
@@ -33,6 +34,7 @@ def upgrade() -> None:
     sa.Column('number', sa.String(length=255), nullable=False),
     sa.Column('number_hash', sa.String(length=64), nullable=False),
     sa.Column('number_source', sa.String(length=16), nullable=False),
+    sa.Column('number_confirmed', sa.Boolean(), nullable=False),
     sa.Column('language', sa.String(length=8), nullable=False),
     sa.Column('reason', sa.String(length=24), nullable=False),
     sa.Column('priority', sa.Integer(), nullable=False),

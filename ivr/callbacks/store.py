@@ -1,0 +1,191 @@
+"""Callback requests in the database: saved once per call, one open request per number.
+
+Every function here is idempotent, so that Twilio's retries and the spool's replays (which may
+repeat an operation after a crash) store each request exactly once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from ivr import phones
+from ivr.database import upsert
+from ivr.models import CallbackCall, CallbackDraft, CallbackRequest, Recording
+from ivr.phones import PhoneVault
+
+# Lower is more urgent. Someone who hung up while waiting may not have been able to stay on.
+PRIORITY = {"abandoned": 1, "waited_too_long": 2, "no_operator": 2, "surge": 2,
+            "out_of_hours": 3, "chosen": 3, "no_choice": 3}
+REASONS = tuple(PRIORITY)
+WINDOWS = ("any", "day", "evening")
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    """What a caller told us, ready to store."""
+
+    call_sid: str
+    number: str  # E.164
+    source: str  # caller_id or entered
+    confirmed: bool
+    language: str
+    reason: str
+    may_identify: bool
+    safe_window: str | None
+    reference: str  # the request number we tell the caller, if the request is new
+    at: datetime
+
+    def to_json(self) -> dict[str, object]:
+        return {**asdict(self), "at": self.at.isoformat()}
+
+    @classmethod
+    def from_json(cls, data: dict[str, object]) -> NewRequest:
+        values = dict(data)
+        values["at"] = datetime.fromisoformat(str(values["at"]))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def new_reference() -> str:
+    """Six digits a caller can note down and an operator can search for."""
+    return f"{secrets.randbelow(900_000) + 100_000}"
+
+
+def save(connection: Connection, vault: PhoneVault, request: NewRequest) -> str:
+    """Store the request and return the request number the caller should hear.
+
+    A retry of the same call returns what the first attempt stored. A number that already has
+    an open request renews that one (newest answers and message, one more attempt).
+    """
+    done = _saved(connection, request.call_sid)
+    if done is not None:
+        return done
+    request_id, reference = _upsert_request(connection, vault, request)
+    connection.execute(upsert(connection, CallbackCall.__table__).values(
+        call_sid=request.call_sid, request_id=request_id, at=request.at))
+    connection.execute(sa.delete(CallbackDraft).where(CallbackDraft.call_sid == request.call_sid))
+    _attach_known_recording(connection, request.call_sid)
+    return reference
+
+
+def _saved(connection: Connection, call_sid: str) -> str | None:
+    """The request number stored for this call, if its request is stored already."""
+    reference = connection.execute(
+        sa.select(CallbackRequest.reference).join(
+            CallbackCall, CallbackCall.request_id == CallbackRequest.id)
+        .where(CallbackCall.call_sid == call_sid)).scalar()
+    return None if reference is None else str(reference)
+
+
+def _upsert_request(connection: Connection, vault: PhoneVault,
+                    request: NewRequest) -> tuple[int, str]:
+    table = CallbackRequest.__table__
+    values = {
+        "reference": request.reference,
+        "number": vault.encrypt(request.number),
+        "number_hash": vault.digest(request.number),
+        "number_source": request.source,
+        "number_confirmed": request.confirmed,
+        "language": request.language,
+        "reason": request.reason,
+        "priority": PRIORITY[request.reason],
+        "status": "open",
+        "may_identify": request.may_identify,
+        "safe_window": request.safe_window,
+        "caller_timezone": phones.timezone_of(request.number, request.at),
+        "first_call_sid": request.call_sid,
+        "last_call_sid": request.call_sid,
+        "attempts": 1,
+        "created_at": request.at,
+        "updated_at": request.at,
+    }
+    insert = upsert(connection, table).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=["number_hash"],
+        index_where=sa.text("status = 'open'"),
+        set_={
+            "attempts": table.c.attempts + 1,
+            "last_call_sid": insert.excluded.last_call_sid,
+            "updated_at": insert.excluded.updated_at,
+            "language": insert.excluded.language,
+            "number_confirmed": table.c.number_confirmed | insert.excluded.number_confirmed,
+            "may_identify": insert.excluded.may_identify,
+            "safe_window": sa.func.coalesce(insert.excluded.safe_window, table.c.safe_window),
+            "priority": sa.func.min(table.c.priority, insert.excluded.priority)
+            if connection.dialect.name == "sqlite"
+            else sa.func.least(table.c.priority, insert.excluded.priority),
+        },
+    ).returning(table.c.id, table.c.reference)
+    row = connection.execute(statement).one()
+    return int(row.id), str(row.reference)
+
+
+def keep_draft(connection: Connection, vault: PhoneVault, request: NewRequest) -> None:
+    """The number is known: should the caller hang up now, the request is still made."""
+    if _saved(connection, request.call_sid):
+        return  # a replay from the spool, arriving after the request itself
+    table = CallbackDraft.__table__
+    values = {"number": vault.encrypt(request.number), "number_source": request.source,
+              "number_confirmed": request.confirmed, "language": request.language,
+              "reason": request.reason, "may_identify": request.may_identify,
+              "safe_window": request.safe_window}
+    insert = upsert(connection, table).values(call_sid=request.call_sid,
+                                               started_at=request.at, **values)
+    connection.execute(insert.on_conflict_do_update(index_elements=["call_sid"], set_=values))
+
+
+def drop_draft(connection: Connection, call_sid: str) -> None:
+    connection.execute(sa.delete(CallbackDraft).where(CallbackDraft.call_sid == call_sid))
+
+
+def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
+            at: datetime) -> str | None:
+    """The call ended while its request was being taken: store what we had, as abandoned."""
+    draft = connection.execute(
+        sa.select(CallbackDraft).where(CallbackDraft.call_sid == call_sid)).one_or_none()
+    if draft is None:
+        return None
+    return save(connection, vault, NewRequest(
+        call_sid=call_sid, number=vault.decrypt(draft.number), source=draft.number_source,
+        confirmed=draft.number_confirmed, language=draft.language, reason="abandoned",
+        may_identify=draft.may_identify, safe_window=draft.safe_window,
+        reference=new_reference(), at=at))
+
+
+def attach_recording(connection: Connection, recording_sid: str, call_sid: str, status: str,
+                     duration: int | None, at: datetime) -> None:
+    """Twilio's recording status callback; it may come before or after the request is saved."""
+    connection.execute(upsert(connection, Recording.__table__).values(
+        recording_sid=recording_sid, call_sid=call_sid, status=status,
+        duration_seconds=duration, at=at).on_conflict_do_nothing(index_elements=["recording_sid"]))
+    _attach_known_recording(connection, call_sid)
+
+
+def _attach_known_recording(connection: Connection, call_sid: str) -> None:
+    recording = connection.execute(
+        sa.select(Recording).where(Recording.call_sid == call_sid,
+                                   Recording.status == "completed")
+        .order_by(Recording.at.desc()).limit(1)).one_or_none()
+    if recording is None:
+        return
+    # The newest message wins: only the request's latest call may set it.
+    connection.execute(sa.update(CallbackRequest).where(
+        CallbackRequest.last_call_sid == call_sid,
+        CallbackRequest.status == "open",
+    ).values(recording_sid=recording.recording_sid,
+             recording_duration=recording.duration_seconds))
+
+
+def requests_by_urgency(connection: Connection, status: str | None) -> list[CallbackRequest]:
+    """Requests, most urgent first: priority, then who reached us first."""
+    query = sa.select(CallbackRequest).order_by(CallbackRequest.priority,
+                                                CallbackRequest.created_at, CallbackRequest.id)
+    if status is not None:
+        query = query.where(CallbackRequest.status == status)
+    with Session(bind=connection) as session:
+        return list(session.scalars(query))

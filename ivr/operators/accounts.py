@@ -1,0 +1,78 @@
+"""Operators and supervisors: made, put on duty and listed here (the CLI and, later, the page)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from ivr import phones
+from ivr.models import Operator
+from ivr.phones import PhoneVault
+
+ROLES = ("operator", "supervisor")
+LOGIN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+MIN_PASSWORD = 12
+
+
+class AccountError(Exception):
+    """A request about an account that cannot be carried out; the message is one line."""
+
+
+def add_operator(session: Session, vault: PhoneVault, *, login: str, name: str, phone: str,
+                 languages: Iterable[str], known_languages: Iterable[str], role: str,
+                 password: str) -> Operator:
+    if not LOGIN.fullmatch(login):
+        raise AccountError(f"login {login!r}: use 2-64 lower-case letters, digits, . _ -")
+    if session.scalar(sa.select(Operator.id).where(Operator.login == login)) is not None:
+        raise AccountError(f"login {login!r} is taken")
+    name = " ".join(name.split())
+    if not 0 < len(name) <= 120:
+        raise AccountError("name: give 1 to 120 characters")
+    number = phones.normalise(phone.replace(" ", "").replace("-", ""))
+    if number is None:
+        raise AccountError("phone: not a valid international number like +380501234567")
+    codes = _languages(languages, known_languages)
+    if role not in ROLES:
+        raise AccountError(f"role {role!r}: one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+    operator = Operator(login=login, name=name, role=role, languages=",".join(codes),
+                        phone_number=vault.encrypt(number), phone_number_hash=vault.digest(number),
+                        password_hash=generate_password_hash(password), on_duty=False,
+                        active=True)
+    session.add(operator)
+    session.flush()
+    return operator
+
+
+def _languages(languages: Iterable[str], known: Iterable[str]) -> tuple[str, ...]:
+    codes = tuple(dict.fromkeys(code.strip() for code in languages if code.strip()))
+    known = tuple(known)
+    unknown = [code for code in codes if code not in known]
+    if not codes or unknown:
+        raise AccountError(f"languages: one or more of {', '.join(known)}"
+                           + (f" (not {', '.join(unknown)})" if unknown else ""))
+    return codes
+
+
+def find(session: Session, login: str) -> Operator:
+    operator = session.scalar(sa.select(Operator).where(Operator.login == login))
+    if operator is None:
+        raise AccountError(f"no operator with login {login!r}")
+    return operator
+
+
+def set_duty(session: Session, login: str, on_duty: bool) -> Operator:
+    operator = find(session, login)
+    if on_duty and not operator.active:
+        raise AccountError(f"{login} is disabled; enable the account first")
+    operator.on_duty = on_duty
+    return operator
+
+
+def all_operators(session: Session) -> list[Operator]:
+    return list(session.scalars(sa.select(Operator).order_by(Operator.login)))

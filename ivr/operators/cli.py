@@ -1,0 +1,103 @@
+"""`ivr operators ...` and `ivr surge ...`: the desk, by hand."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import click
+from flask.cli import AppGroup, with_appcontext
+
+from ivr.extensions import db
+from ivr.hotline import current_hotline
+from ivr.operators import accounts, desk
+from ivr.operators.accounts import AccountError
+from ivr.phones import mask
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"ivr: {message}", err=True)
+    sys.exit(1)
+
+
+@click.group(cls=AppGroup, help="Add operators and supervisors, put them on duty, list them.")
+def operators() -> None:
+    pass
+
+
+@operators.command("add", help="Add an operator. The password is read from standard input "
+                   "when it is not a terminal, else asked for twice.")
+@click.argument("login")
+@click.option("--name", required=True, help="The name the team knows them by.")
+@click.option("--phone", required=True, help="Their phone, in international form: +380...")
+@click.option("--languages", required=True, help="Languages they take, such as ru,uk.")
+@click.option("--role", type=click.Choice(accounts.ROLES), default="operator",
+              show_default=True)
+def add(login: str, name: str, phone: str, languages: str, role: str) -> None:
+    password = _read_password()
+    hotline = current_hotline()
+    try:
+        operator = accounts.add_operator(
+            db.session(), hotline.vault, login=login, name=name, phone=phone,
+            languages=languages.split(","), known_languages=hotline.menu.languages, role=role,
+            password=password)
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        _fail(str(error))
+    click.echo(f"added {operator.role} {operator.login} ({operator.languages}), off duty")
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@operators.command("duty", help="Put an operator on duty (on) or take them off it (off).")
+@click.argument("login")
+@click.argument("state", type=click.Choice(["on", "off"]))
+def duty(login: str, state: str) -> None:
+    try:
+        operator = accounts.set_duty(db.session(), login, state == "on")
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        _fail(str(error))
+    click.echo(f"{operator.login} is {'on' if operator.on_duty else 'off'} duty")
+
+
+@operators.command("list", help="Every operator, with their number masked.")
+def list_operators() -> None:
+    vault = current_hotline().vault
+    rows = accounts.all_operators(db.session())
+    if not rows:
+        click.echo("no operators yet: ivr operators add LOGIN ...")
+        return
+    click.echo(f"{'login':<16} {'name':<24} {'role':<10} {'languages':<10} {'phone':<16} duty")
+    for operator in rows:
+        state = ("on" if operator.on_duty else "off") if operator.active else "disabled"
+        click.echo(f"{operator.login:<16} {operator.name[:24]:<24} {operator.role:<10} "
+                   f"{operator.languages:<10} {mask(vault.decrypt(operator.phone_number)):<16} "
+                   f"{state}")
+
+
+@click.command(help="Turn a language's surge switch on or off: while on, its callers go "
+               "straight to the callback request. With no arguments, show the switches.")
+@click.argument("language", required=False)
+@click.argument("state", type=click.Choice(["on", "off"]), required=False)
+@with_appcontext
+def surge(language: str | None, state: str | None) -> None:
+    menu = current_hotline().menu
+    if language is None:
+        switches = desk.surges(db.session())
+        for code in menu.languages:
+            click.echo(f"{code}: {'on' if switches.get(code) else 'off'}")
+        return
+    if language not in menu.languages:
+        _fail(f"{language}: not one of {', '.join(menu.languages)}")
+    if state is None:
+        _fail("say on or off: ivr surge LANGUAGE on|off")
+    desk.set_surge(db.session(), language, state == "on", by="cli")
+    db.session.commit()
+    click.echo(f"surge for {language} is {state}")

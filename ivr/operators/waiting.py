@@ -1,0 +1,95 @@
+"""What callers hear on the way to an operator, and what operators hear before they accept."""
+
+from __future__ import annotations
+
+from ivr import paths
+from ivr.callbacks.capture import redirect_to_capture
+from ivr.operators.desk import REASON, Availability
+from ivr.operators.ringing import queue_name
+from ivr.plans import (
+    Ask,
+    DialQueue,
+    Enqueue,
+    Hangup,
+    Leave,
+    Plan,
+    Say,
+    SayDigits,
+    Speech,
+    target,
+)
+
+# Results of <Enqueue> after the caller talked to an operator.
+BRIDGED = ("bridged", "bridging-in-process", "redirected-from-bridged")
+ACCEPT_KEY = "1"
+
+
+def join(lang: str, availability: Availability) -> Plan:
+    """Into the language's queue, or, when no operator can answer, to the callback request."""
+    if availability != "open":
+        return Plan((Say(lang, f"operator_{availability}"),
+                     redirect_to_capture(lang, REASON[availability])),
+                    f"operator:{availability}")
+    return Plan((Say(lang, "queue_joined"),
+                 Enqueue(queue_name(lang), action=target(paths.QUEUE_LEFT, lang=lang),
+                         wait=target(paths.QUEUE_WAIT, lang=lang))), "operator:queued")
+
+
+def wait(lang: str, position: int | None, queue_time: int, max_wait: int,
+         availability: Availability | None) -> Plan:
+    """One round of the wait music; Twilio asks again when it ends. Any key leaves."""
+    if queue_time >= max_wait:
+        return Plan((Say(lang, "queue_too_long"), Leave()), "queue:too-long")
+    if availability in ("surge", "closed", "nobody"):
+        return Plan((Say(lang, f"operator_{availability}"), Leave()), f"queue:{availability}")
+    prompts: tuple[Speech, ...] = ()
+    if position:
+        prompts = (Say(lang, "queue_position"), SayDigits(lang, str(position)))
+    prompts += (Say(lang, "hold_music"), Say(lang, "queue_leave_hint"))
+    return Plan((Ask(prompts, target(paths.QUEUE_KEY, lang=lang), timeout=1,
+                     redirect_on_silence=False),), "queue:waiting")
+
+
+def leave_queue() -> Plan:
+    return Plan((Leave(),), "queue:key")
+
+
+def left(lang: str, result: str, queue_time: int, max_wait: int,
+         availability: Availability | None) -> Plan:
+    """The caller is out of the queue: after talking, hung up, or leaving for a request."""
+    if result in BRIDGED:
+        return Plan((Say(lang, "queue_goodbye"), Hangup()), f"queue:{result}")
+    if result == "hangup":
+        return Plan((Hangup(),), "queue:abandoned")
+    if result != "leave":
+        reason = "no_operator"  # queue full, or Twilio's own error
+    elif availability in REASON:
+        reason = REASON[availability]
+    else:
+        reason = "waited_too_long" if queue_time >= max_wait else "chosen"
+    return Plan((redirect_to_capture(lang, reason),), f"queue:{result}:{reason}")
+
+
+def connecting(lang: str) -> Plan:
+    return Plan((Say(lang, "queue_connecting"),), "queue:connecting")
+
+
+def whisper(lang: str, ring_id: int) -> Plan:
+    """On the operator's phone: the caller's language, and a key to press to take the call."""
+    return Plan((Ask((Say(lang, "operator_whisper"),), target(paths.OPERATOR_ACCEPT, ring=ring_id),
+                     timeout=8),), "operator:whisper")
+
+
+def accepted(lang: str, ring_id: int) -> Plan:
+    return Plan((DialQueue(queue_name(lang), timeout=10,
+                           action=target(paths.OPERATOR_DONE, ring=ring_id),
+                           announce=target(paths.QUEUE_CONNECT, lang=lang)),),
+                "operator:accepted")
+
+
+def not_accepted() -> Plan:
+    return Plan((Hangup(),), "operator:not-accepted")
+
+
+def no_caller(lang: str) -> Plan:
+    return Plan((Say(lang, "operator_no_caller"), Hangup()), "operator:no-caller")

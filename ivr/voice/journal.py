@@ -1,0 +1,74 @@
+"""Writing a call's story to the call log: each step a webhook took, and each status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from ivr.calllog import (
+    STATUS_RANK,
+    TERMINAL_RANK,
+    CallSeen,
+    Entry,
+    Event,
+    LanguageChosen,
+    StatusReported,
+)
+from ivr.hotline import Hotline
+from ivr.plans import Plan
+from ivr.voice.webhook import CallParams, now
+
+
+def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node: str | None,
+              digits: str | None = None, outcome: str | None = None,
+              seen: bool = False) -> None:
+    """One webhook of a call: where the caller was, what they pressed, what we decided."""
+    if call.call_sid is None:
+        return  # not a call we can file anything under; the caller is still answered
+    at = now()
+    entries: list[Entry] = []
+    if seen:
+        entries.append(call_seen(call, at))
+    if plan.language is not None:
+        entries.append(LanguageChosen(call.call_sid, plan.language))
+    entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
+                         status=call.status, outcome=(outcome or plan.outcome)[:64],
+                         dedupe_key=call.idempotency_token))
+    hotline.call_log.record(*entries)
+
+
+def note_status(hotline: Hotline, call: CallParams, kind: str = "status") -> bool:
+    """A status callback; True when it says the call has ended. Replays change nothing."""
+    if call.call_sid is None or call.status is None:
+        return False
+    at = _timestamp(call.params.get("Timestamp", "")) or now()
+    duration = call.integer("CallDuration")
+    sequence = call.integer("SequenceNumber")
+    ended = STATUS_RANK[call.status] == TERMINAL_RANK
+    started = at - timedelta(seconds=duration) if ended and duration else at
+    hotline.call_log.record(
+        # A leg first heard of here starts below any status, so the report below applies.
+        call_seen(call, started, status="queued"),
+        StatusReported(call.call_sid, call.status, duration, at),
+        Event(call.call_sid, call.parent_call_sid, kind, at, status=call.status,
+              sequence_number=sequence,
+              dedupe_key=f"status:{sequence if sequence is not None else call.status}"),
+    )
+    return ended
+
+
+def call_seen(call: CallParams, started_at: datetime, status: str | None = None) -> CallSeen:
+    assert call.call_sid is not None
+    return CallSeen(call.call_sid, call.parent_call_sid, call.direction, call.from_number,
+                    call.to_number, status or call.status or "ringing", started_at)
+
+
+def _timestamp(raw: str) -> datetime | None:
+    """Twilio's RFC 2822 `Timestamp`, or None when it is missing or unreadable."""
+    if not raw:
+        return None
+    try:
+        value = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -1,0 +1,398 @@
+"""Leaving a callback request: stored before the caller is told, and never lost."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import Result
+from flask import Flask
+
+from ivr.callbacks.book import apply
+from ivr.extensions import db
+from ivr.models import CallbackDraft, CallbackRequest
+from ivr.simulator import Heard, Phone
+from tests.support import hotline_of, prompts
+
+Dial = Callable[..., Phone]
+UKRAINIAN_CALLER = "+380501234567"
+
+
+def stored_requests(app: Flask) -> list[CallbackRequest]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(CallbackRequest).order_by(CallbackRequest.id)))
+
+
+def number_of(app: Flask, request: CallbackRequest) -> str:
+    return hotline_of(app).vault.decrypt(request.number)
+
+
+def digits_heard(heard: list[Heard], after: str, before: str) -> str:
+    """The digits read out between two prompts (a request number, a phone number)."""
+    ids = [item.prompt or "" for item in heard]
+    start, end = ids.index(after) + 1, ids.index(before)
+    return "".join(prompt.removeprefix("digit_") for prompt in ids[start:end])
+
+
+def to_callback_request(phone: Dial, caller: str = UKRAINIAN_CALLER, language_key: str = "2",
+                        ) -> tuple[Phone, list[Heard]]:
+    """A caller who dials, chooses a language and presses 2 for a callback request."""
+    call = phone(caller=caller)
+    call.dial()
+    call.press(language_key)
+    return call, call.press("2")
+
+
+def answer_the_questions(call: Phone, identify: str = "2", window: str = "3") -> list[Heard]:
+    call.press(identify)
+    heard = call.press(window)
+    assert prompts(heard)[-1][1] == "callback_record"
+    assert call.recording
+    return heard
+
+
+def test_caller_who_confirms_their_number_leaves_a_request(app: Flask, phone: Dial) -> None:
+    call, heard = to_callback_request(phone)
+
+    assert prompts(heard) == [("uk", "callback_confirm"), ("uk", "digit_6"), ("uk", "digit_7"),
+                              ("uk", "callback_confirm_keys")]
+    assert prompts(call.press("1")) == [("uk", "callback_identify")]
+    assert prompts(call.press("2")) == [("uk", "callback_window")]
+    assert prompts(call.press("3")) == [("uk", "callback_record")]
+    saved = call.record(seconds=12)
+
+    assert saved[0].prompt == "callback_saved" and saved[-1].prompt == "callback_saved_end"
+    assert call.hung_up
+    [request] = stored_requests(app)
+    assert digits_heard(saved, "callback_saved", "callback_saved_end") == request.reference
+    assert number_of(app, request) == UKRAINIAN_CALLER
+    assert (request.number_source, request.number_confirmed) == ("caller_id", True)
+    assert (request.language, request.reason, request.priority, request.status) == (
+        "uk", "chosen", 3, "open")
+    assert (request.may_identify, request.safe_window) == (False, "evening")
+    assert request.caller_timezone == "Europe/Kyiv"
+    assert request.first_call_sid == request.last_call_sid == call.call_sid
+
+
+def test_the_message_is_attached_when_twilio_says_the_recording_is_ready(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call, identify="1", window="1")
+    call.record(seconds=20, recording_sid="RE" + "a" * 32)
+
+    code, _ = call.recording_ready()
+
+    assert code == 204
+    [request] = stored_requests(app)
+    assert (request.recording_sid, request.recording_duration) == ("RE" + "a" * 32, 20)
+    assert (request.may_identify, request.safe_window) == (True, "any")
+
+
+def test_a_recording_ready_before_the_request_is_saved_is_still_attached(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    # Twilio's recording callback can overtake the <Record> action.
+    call.last_recording = ("RE" + "b" * 32, "http://localhost/voice/callback/recording", 9)
+    call.recording_ready()
+    call.wait()  # nothing said into the <Record>: the redirect after it saves the request
+
+    [request] = stored_requests(app)
+    assert (request.recording_sid, request.recording_duration) == ("RE" + "b" * 32, 9)
+
+
+def test_caller_who_types_another_number(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+
+    assert prompts(call.press("2")) == [("uk", "callback_enter")]
+    heard = call.press("380671112233#")
+    assert digits_heard(heard, "callback_entered", "callback_entered_keys") == "380671112233"
+    assert prompts(call.press("1")) == [("uk", "callback_identify")]
+    answer_the_questions(call)
+    call.wait()
+
+    [request] = stored_requests(app)
+    assert number_of(app, request) == "+380671112233"
+    assert (request.number_source, request.number_confirmed) == ("entered", True)
+
+
+def test_a_number_typed_without_the_country_code_is_read_as_the_callers_country(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("2")
+
+    heard = call.press("0671112233#")
+
+    assert digits_heard(heard, "callback_entered", "callback_entered_keys") == "380671112233"
+
+
+def test_caller_with_a_withheld_number_goes_straight_to_typing_one(
+        app: Flask, phone: Dial) -> None:
+    call, heard = to_callback_request(phone, caller="anonymous", language_key="1")
+
+    assert prompts(heard) == [("ru", "callback_enter")]
+    call.press("79161234567#")
+    call.press("1")
+    answer_the_questions(call)
+    call.record(seconds=5)
+
+    [request] = stored_requests(app)
+    assert number_of(app, request) == "+79161234567"
+    assert request.caller_timezone is None  # a Russian mobile spans eleven time zones
+
+
+def test_caller_who_types_nonsense_three_times_hears_what_to_do_instead(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone, caller="anonymous")
+
+    first = call.press("12#")
+    second = call.press("99999999999#")
+    third = call.wait()
+
+    assert prompts(first) == [("uk", "callback_number_invalid"), ("uk", "callback_enter")]
+    assert prompts(second) == [("uk", "callback_number_invalid"), ("uk", "callback_enter")]
+    assert prompts(third) == [("uk", "callback_number_failed")]
+    assert call.hung_up
+    assert stored_requests(app) == []
+
+
+def test_a_wrong_key_is_not_an_option_and_the_question_is_asked_again(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+
+    heard = call.press("7")
+
+    assert prompts(heard)[0] == ("uk", "invalid_option")
+    assert prompts(heard)[1] == ("uk", "callback_confirm")
+
+
+def test_silence_means_we_may_not_say_who_we_are(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+
+    assert prompts(call.wait()) == [("uk", "callback_window")]
+    call.press("2")
+    call.record(seconds=3)
+
+    [request] = stored_requests(app)
+    assert (request.may_identify, request.safe_window) == (False, "day")
+
+
+def test_caller_who_says_nothing_at_all_is_still_called_back(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.wait()
+    call.wait()
+
+    heard = call.wait()
+
+    assert prompts(heard)[0] == ("uk", "callback_saved")
+    [request] = stored_requests(app)
+    assert (request.number_confirmed, request.may_identify) == (False, False)
+
+
+def test_caller_who_hangs_up_once_the_number_is_known_leaves_an_abandoned_request(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    call.press("1")
+
+    call.hang_up()
+
+    [request] = stored_requests(app)
+    assert (request.reason, request.priority) == ("abandoned", 1)
+    assert (request.number_confirmed, request.may_identify) == (True, True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(CallbackDraft)).all() == []
+
+
+def test_caller_who_hangs_up_after_refusing_their_number_leaves_nothing(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("2")
+
+    call.hang_up()
+
+    assert stored_requests(app) == []
+
+
+def test_a_twilio_retry_of_the_save_makes_no_second_request(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    recorder = call._recorder
+    assert recorder is not None
+    first = call.record(seconds=4)
+    call._recorder = recorder  # Twilio did not get our answer in time and sends it again
+
+    again = call.record(seconds=4)
+
+    [request] = stored_requests(app)
+    assert request.attempts == 1
+    assert prompts(first) == prompts(again)
+    assert digits_heard(again, "callback_saved", "callback_saved_end") == request.reference
+
+
+def test_a_second_request_from_the_same_number_renews_the_open_one(
+        app: Flask, phone: Dial) -> None:
+    first, _ = to_callback_request(phone)
+    first.press("1")
+    answer_the_questions(first, identify="1", window="1")
+    heard_first = first.record(seconds=4)
+
+    second, _ = to_callback_request(phone)
+    second.press("1")
+    answer_the_questions(second, identify="2", window="2")
+    heard_second = second.record(seconds=8)
+
+    [request] = stored_requests(app)
+    assert request.attempts == 2
+    assert (request.first_call_sid, request.last_call_sid) == (first.call_sid, second.call_sid)
+    assert (request.may_identify, request.safe_window) == (False, "day")
+    assert digits_heard(heard_first, "callback_saved", "callback_saved_end") == \
+        digits_heard(heard_second, "callback_saved", "callback_saved_end") == request.reference
+
+
+def break_table(app: Flask) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE callback_requests RENAME TO broken"))
+
+
+def mend_table(app: Flask) -> None:
+    with app.app_context(), db.engine.begin() as connection:
+        connection.execute(sa.text("ALTER TABLE broken RENAME TO callback_requests"))
+
+
+def test_a_database_that_fails_during_the_save_loses_nothing(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    break_table(app)
+
+    heard = call.record(seconds=6)
+
+    assert heard[0].prompt == "callback_saved"  # the spool has it, on disk
+    book = hotline_of(app).book
+    assert book.spool.waiting() >= 1
+    told = digits_heard(heard, "callback_saved", "callback_saved_end")
+    mend_table(app)
+    book.replay()
+    book.replay()  # replaying twice stores nothing twice
+    [request] = stored_requests(app)
+    assert request.reference == told
+    assert number_of(app, request) == UKRAINIAN_CALLER
+    assert book.spool.waiting() == 0
+
+
+def test_a_spool_replay_interrupted_midway_is_finished_exactly_once(
+        app: Flask, phone: Dial) -> None:
+    break_table(app)
+    for caller in ("+380501234567", "+380671112233", "+380931234567"):
+        call, _ = to_callback_request(phone, caller=caller)
+        call.press("1")
+        answer_the_questions(call)
+        call.record(seconds=2)
+    book = hotline_of(app).book
+    mend_table(app)
+    operations: list[dict[str, object]] = []
+
+    def crash_after_two(operation: dict[str, object]) -> None:
+        if len(operations) == 2:
+            raise OSError("worker killed")
+        operations.append(operation)
+        with app.app_context(), db.engine.begin() as connection:
+            apply(connection, book.vault, operation)
+
+    with pytest.raises(OSError, match="worker killed"):
+        book.spool.replay(crash_after_two, lambda error: False)
+    book.replay()
+
+    assert sorted(number_of(app, request) for request in stored_requests(app)) == [
+        "+380501234567", "+380671112233", "+380931234567"]
+
+
+def test_the_spool_holds_no_number_in_plain_text(app: Flask, phone: Dial) -> None:
+    break_table(app)
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    call.record(seconds=2)
+
+    spool_dir = hotline_of(app).book.spool.directory
+    contents = b"".join(path.read_bytes() for path in Path(spool_dir).iterdir())
+    assert contents
+    assert UKRAINIAN_CALLER.encode() not in contents
+    assert UKRAINIAN_CALLER[1:].encode() not in contents
+
+
+def test_the_caller_is_not_told_saved_when_nothing_could_store_it(
+        app: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    break_table(app)
+
+    def disk_full(operation: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(hotline_of(app).book.spool, "append", disk_full)
+
+    heard = call.record(seconds=2)
+
+    assert prompts(heard) == [("uk", "technical_trouble")]
+
+
+def test_the_callback_number_never_appears_in_a_url(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("2")
+    call.press("380671112233#")
+
+    gather = call._gather
+    assert gather is not None
+    assert "380671112233" not in gather.action
+    assert "380501234567" not in gather.action
+
+
+def ivr(app: Flask, *args: str) -> Result:
+    return app.test_cli_runner().invoke(args=list(args))
+
+
+def test_callbacks_list_shows_requests_with_masked_numbers(app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    call.record(seconds=7)
+
+    table = ivr(app, "callbacks", "list", "--status", "open")
+    lines = ivr(app, "callbacks", "list", "--json")
+
+    assert table.exit_code == 0
+    assert "+3805••••••67" in table.output and UKRAINIAN_CALLER not in table.output
+    [row] = [json.loads(line) for line in lines.output.splitlines()]
+    assert row["number"] == "+3805••••••67"
+    assert (row["status"], row["reason"], row["message_seconds"]) == ("open", "chosen", None)
+
+
+def test_spool_replay_command_says_what_it_did(app: Flask, phone: Dial) -> None:
+    break_table(app)
+    call, _ = to_callback_request(phone)
+    call.press("1")
+    answer_the_questions(call)
+    call.record(seconds=2)
+
+    waiting = hotline_of(app).book.spool.waiting()
+
+    still_down = ivr(app, "spool", "replay")
+    mend_table(app)
+    replayed = ivr(app, "spool", "replay")
+
+    assert still_down.exit_code == 1
+    assert "the database is still unavailable" in still_down.output
+    assert replayed.exit_code == 0
+    assert replayed.output == f"{waiting} operation(s) replayed into the database; 0 waiting\n"
+    assert len(stored_requests(app)) == 1
