@@ -94,7 +94,9 @@ def phone_for(app: Flask) -> Callable[..., Phone]:
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         response = client.open(path, method=method, data=params if method == "POST" else None,
                                headers=headers)
-        return response.status_code, response.content_type or "", response.get_data()
+        body = response.get_data()
+        response.close()  # as a WSGI server does, running what waits for the response to end
+        return response.status_code, response.content_type or "", body
 
     def make(**details: str) -> Phone:
         return Phone(send=send, auth_token=AUTH_TOKEN, base_url=BASE_URL, fetch_media=True,

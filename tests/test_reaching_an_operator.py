@@ -1,0 +1,382 @@
+"""Main menu 1: a caller reaches an on-duty operator of their language, or leaves a request."""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs
+
+import pytest
+import responses
+import sqlalchemy as sa
+from flask import Flask
+
+from ivr.extensions import db
+from ivr.models import CallbackRequest, CallEvent, Ring
+from ivr.operators import accounts, desk
+from ivr.simulator import Phone
+from tests.conftest import phone_for
+from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls
+
+Dial = Callable[..., Phone]
+NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # every language is open
+NIGHT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 04:00 in Kyiv, 02:00 in London
+CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
+OLENA = "+380501112233"
+TARAS = "+380671112233"
+
+
+@pytest.fixture
+def twilio_rest() -> Iterator[list[dict[str, str]]]:
+    """Twilio's REST API, faked: each call we ask it to place is kept (its form fields)."""
+    placed: list[dict[str, str]] = []
+
+    def create_call(request: object) -> tuple[int, dict[str, str], str]:
+        fields = {name: values[0] for name, values in
+                  parse_qs(getattr(request, "body", "") or "").items()}
+        sid = "CA" + secrets.token_hex(16)
+        placed.append({**fields, "Sid": sid})
+        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, CALLS_API, callback=create_call,
+                          content_type="application/json")
+        yield placed
+
+
+@pytest.fixture
+def desk_app(app: Flask) -> Flask:
+    hotline_of(app).clock.fixed = NOON
+    return app
+
+
+def on_duty(app: Flask, login: str, phone: str, languages: str) -> None:
+    with app.app_context():
+        accounts.add_operator(db.session(), hotline_of(app).vault, login=login, name=login,
+                              phone=phone, languages=languages.split(","),
+                              known_languages=("ru", "uk", "en"), role="operator",
+                              password="a long enough password")
+        accounts.set_duty(db.session(), login, True)
+        db.session.commit()
+
+
+def finish_request(call: Phone) -> None:
+    """Confirm the number, answer yes and any time, leave no message."""
+    call.press("1")
+    call.press("1")
+    call.press("1")
+    call.wait()
+    assert call.hung_up
+
+
+def rings(app: Flask) -> list[Ring]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Ring).order_by(Ring.id)))
+
+
+def requests_of(app: Flask) -> list[CallbackRequest]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(CallbackRequest)))
+
+
+def operator_phone(app: Flask, placed: dict[str, str]) -> Phone:
+    """The operator's phone, for the call we asked Twilio to place to it."""
+    phone = phone_for(app)(caller=HOTLINE, hotline=placed["To"], call_sid=placed["Sid"])
+    phone.direction = "outbound-api"
+    return phone
+
+
+def test_caller_waits_for_an_operator_who_speaks_their_language(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk,ru")
+    on_duty(desk_app, "john", "+447911123456", "en")
+
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    heard = call.press("1")
+
+    assert prompts(heard) == [("uk", "queue_joined"), ("uk", "queue_position"), ("uk", "digit_1"),
+                              ("uk", "hold_music"), ("uk", "queue_leave_hint")]
+    assert call.queued is not None and call.listening
+    [placed] = twilio_rest
+    assert placed["To"] == OLENA and placed["From"] == HOTLINE
+    assert placed["Url"].startswith(f"{BASE_URL}/voice/operator/answer?ring=")
+    assert placed["StatusCallback"].startswith(f"{BASE_URL}/voice/operator/status?ring=")
+    assert placed["Timeout"] == "20"
+    [ring] = rings(desk_app)
+    assert (ring.language, ring.status) == ("uk", "ringing")
+
+
+def test_operator_hears_the_language_accepts_and_is_put_through(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk,ru")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    olena = operator_phone(desk_app, twilio_rest[0])
+
+    assert prompts(olena.answer(twilio_rest[0]["Url"])) == [("uk", "operator_whisper")]
+    olena.press("1")
+    assert olena.dialing is not None and olena.dialing.queue == "hotline-uk"
+    assert prompts(call.put_through(olena)) == [("uk", "queue_connecting")]
+    caller_after, operator_after = call.conversation_ends(olena)
+
+    assert prompts(caller_after) == [("uk", "queue_goodbye")]
+    assert olena.hung_up and operator_after == []
+    [ring] = rings(desk_app)
+    assert (ring.status, ring.outcome, ring.caller_call_sid) == ("ended", "accepted",
+                                                                 call.call_sid)
+    [olena_leg] = [leg for leg in stored_calls(desk_app) if leg.call_sid == olena.call_sid]
+    assert olena_leg.parent_call_sid == call.call_sid
+    with desk_app.app_context():
+        bridge = db.session.scalars(sa.select(CallEvent).where(
+            CallEvent.call_sid == olena.call_sid, CallEvent.kind == "bridge")).one()
+    assert bridge.parent_call_sid == call.call_sid
+    assert requests_of(desk_app) == []
+
+
+def test_an_operator_who_does_not_accept_is_skipped(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    on_duty(desk_app, "taras", TARAS, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    first = operator_phone(desk_app, twilio_rest[0])
+
+    first.answer(twilio_rest[0]["Url"])
+    first.wait()  # voicemail: nobody presses anything
+    call.wait()  # the next round of the wait music
+
+    assert first.hung_up
+    assert [placed["To"] for placed in twilio_rest] == [OLENA, TARAS]
+    assert [(ring.status, ring.outcome) for ring in rings(desk_app)] == [
+        ("ended", "not-accepted"), ("ringing", None)]
+
+
+def test_an_operator_is_rung_once_however_often_the_music_loops(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+
+    call.wait()
+    call.wait()
+
+    assert len(twilio_rest) == 1
+
+
+def test_caller_who_presses_a_key_while_waiting_leaves_a_request(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+
+    heard = call.press("5")
+
+    assert call.queued is None
+    assert prompts(heard)[0] == ("uk", "callback_confirm")
+    finish_request(call)
+    [request] = requests_of(desk_app)
+    assert request.reason == "chosen"
+
+
+def test_caller_who_waited_too_long_is_offered_the_callback_request(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    for _ in range(5):
+        call.wait()  # 150 seconds of music
+
+    heard = call.wait()  # 180 seconds: the maximum wait
+
+    assert prompts(heard)[:2] == [("uk", "queue_too_long"), ("uk", "callback_confirm")]
+    finish_request(call)
+    assert requests_of(desk_app)[0].reason == "waited_too_long"
+
+
+def test_caller_who_hangs_up_in_the_queue_is_not_forgotten(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+
+    call.hang_up()
+
+    [request] = requests_of(desk_app)
+    assert (request.reason, request.priority, request.number_confirmed) == ("abandoned", 1,
+                                                                           False)
+    assert hotline_of(desk_app).vault.decrypt(request.number) == "+380501234567"
+
+
+def test_withheld_caller_who_hangs_up_in_the_queue_leaves_nothing_to_call(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="anonymous")
+    call.dial()
+    call.press("2")
+    call.press("1")
+
+    call.hang_up()
+
+    assert requests_of(desk_app) == []
+
+
+def test_nobody_on_duty_goes_straight_to_the_callback_request(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "john", "+447911123456", "en")  # on duty, but not for Ukrainian
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+
+    heard = call.press("1")
+
+    assert prompts(heard)[:2] == [("uk", "operator_nobody"), ("uk", "callback_confirm")]
+    assert twilio_rest == []
+    finish_request(call)
+    assert requests_of(desk_app)[0].reason == "no_operator"
+
+
+def test_out_of_hours_goes_straight_to_the_callback_request(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    hotline_of(desk_app).clock.fixed = NIGHT
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+
+    heard = call.press("1")
+
+    assert prompts(heard)[:2] == [("uk", "operator_closed"), ("uk", "callback_confirm")]
+    assert twilio_rest == []
+
+
+def test_surge_sends_callers_of_that_language_to_the_callback_request(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk,ru")
+    with desk_app.app_context():
+        desk.set_surge(db.session(), "uk", True, by="test")
+        db.session.commit()
+
+    ukrainian = phone(caller="+380501234567")
+    ukrainian.dial()
+    ukrainian.press("2")
+    russian = phone(caller="+380671234567")
+    russian.dial()
+    russian.press("1")
+
+    assert prompts(ukrainian.press("1"))[:2] == [("uk", "operator_surge"),
+                                                ("uk", "callback_confirm")]
+    assert prompts(russian.press("1"))[0] == ("ru", "queue_joined")
+
+
+def test_operator_who_accepts_after_the_caller_left_hears_so(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    call.hang_up()
+    olena = operator_phone(desk_app, twilio_rest[0])
+    olena.answer(twilio_rest[0]["Url"])
+    olena.press("1")
+    dialing = olena.dialing
+    assert dialing is not None
+
+    heard = olena.answer(dialing.action)  # <Dial> found nobody in the queue
+
+    assert prompts(heard) == [("uk", "operator_no_caller")]
+
+
+def test_when_twilio_refuses_to_ring_the_caller_still_waits(
+        desk_app: Flask, phone: Dial) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, CALLS_API, status=500,
+                 json={"code": 20500, "message": "Internal Server Error", "status": 500})
+        call = phone(caller="+380501234567")
+        call.dial()
+        call.press("2")
+        heard = call.press("1")
+
+    assert prompts(heard)[0] == ("uk", "queue_joined")
+    [ring] = rings(desk_app)
+    assert (ring.status, ring.outcome) == ("ended", "failed")
+
+
+def test_operator_leg_status_callback_ends_the_ring_and_is_logged(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    olena = operator_phone(desk_app, twilio_rest[0])
+
+    code, _ = olena.post(twilio_rest[0]["StatusCallback"], {"CallStatus": "no-answer",
+                                                            "SequenceNumber": "3"})
+
+    assert code == 204
+    [ring] = rings(desk_app)
+    assert (ring.status, ring.outcome) == ("ended", "no-answer")
+    [leg] = [leg for leg in stored_calls(desk_app) if leg.call_sid == olena.call_sid]
+    assert (leg.direction, leg.status) == ("outbound-api", "no-answer")
+
+
+def test_an_operators_phone_number_never_reaches_a_log(
+        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("1")
+    olena = operator_phone(desk_app, twilio_rest[0])
+    olena.answer(twilio_rest[0]["Url"])
+    olena.press("1")
+
+    logged = capsys.readouterr().err
+    assert OLENA not in logged and OLENA[1:] not in logged
+    assert "380501234567" not in logged
+
+
+def test_unsigned_operator_webhooks_are_refused(desk_app: Flask) -> None:
+    client = desk_app.test_client()
+    for path in ("/voice/operator/answer?ring=1", "/voice/operator/accept?ring=1",
+                 "/voice/queue/wait?lang=uk", "/voice/callback?lang=uk"):
+        assert client.post(path, data={"CallSid": "CA" + "1" * 32}).status_code == 403
+
+
+@pytest.mark.parametrize(("hours", "moment", "open_"), [
+    ({"timezone": "Europe/Kyiv", "open": "08:00", "close": "23:00"},
+     datetime(2026, 11, 25, 6, 0, tzinfo=UTC), True),  # 08:00 in Kyiv
+    ({"timezone": "Europe/Kyiv", "open": "08:00", "close": "23:00"},
+     datetime(2026, 11, 25, 5, 59, tzinfo=UTC), False),
+    ({"timezone": "Europe/London", "open": "20:00", "close": "06:00"},
+     datetime(2026, 11, 26, 3, 0, tzinfo=UTC), True),  # overnight
+    ({"timezone": "Europe/London", "open": "20:00", "close": "06:00", "days": "mon-fri"},
+     datetime(2026, 11, 29, 3, 0, tzinfo=UTC), False),  # Sunday 03:00: Saturday's night
+    ({"timezone": "UTC", "open": "00:00", "close": "24:00", "days": "sat,sun"},
+     datetime(2026, 11, 28, 23, 59, tzinfo=UTC), True),
+])
+def test_opening_hours(hours: dict[str, str], moment: datetime, open_: bool) -> None:
+    from ivr.menu import _hours
+
+    assert _hours(hours, "operators.hours.x").open_at(moment) is open_
+
