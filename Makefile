@@ -37,6 +37,7 @@ unit: $(VENV)/installed-dev
 
 bench: $(VENV)/installed-dev
 	$(BIN)/python -m bench.webhooks
+	$(BIN)/python -m bench.calls
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+from typing import Any
 
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.base import Worker
@@ -21,10 +22,22 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
+def post_worker_init(worker: Worker) -> None:
+    # A spool left by a database outage (or by a previous run) is replayed even if no
+    # caller asks for a callback in this worker.
+    hotline = _hotline(worker)
+    if hotline is not None:
+        hotline.book.start_replayer()
+
+
+def _hotline(worker: Worker) -> Any:
+    app = getattr(worker, "wsgi", None)
+    return getattr(app, "extensions", {}).get("ivr")
+
+
 def worker_exit(server: Arbiter, worker: Worker) -> None:
     # Store what the call log still holds before the worker goes.
-    app = getattr(worker, "wsgi", None)
-    hotline = getattr(app, "extensions", {}).get("ivr")
+    hotline = _hotline(worker)
     if hotline is not None:
         hotline.call_log.close()
 

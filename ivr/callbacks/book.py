@@ -102,7 +102,7 @@ class CallbackBook:
         return len(stale)
 
     def _perform(self, operation: Operation) -> Any:
-        self._start_replayer()
+        self.start_replayer()
         for attempt in (1, 2):
             try:
                 with self.engine.begin() as connection:
@@ -124,7 +124,8 @@ class CallbackBook:
             return _LOST
         return _SPOOLED
 
-    def _start_replayer(self) -> None:
+    def start_replayer(self) -> None:
+        """Replay the spool in the background of this process (once per process)."""
         if self._pid == os.getpid():
             return
         self._pid = os.getpid()

@@ -1,0 +1,217 @@
+"""`make bench`, whole calls: simulated callers leave callback requests against gunicorn as in
+production, the way Twilio would drive them (signed requests, following the TwiML: Gather
+actions, Redirects, the Record action, the recording status callback, the status callback).
+
+Each caller chooses a language, presses 2 for a callback request, confirms their number,
+answers the two safe-to-call questions, leaves a message and hangs up. The run prints completed
+calls per second, p50/p95/p99 per webhook, errors, and the callback requests the callers heard
+as saved (`acknowledged`) beside those in the database afterwards (`stored`): they must be
+equal.
+
+    python -m bench.calls [--database sqlite|postgresql|both] [--calls 200] [--concurrency 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import sqlalchemy as sa
+
+from bench.webhooks import (
+    BIN,
+    PUBLIC_BASE_URL,
+    ROOT,
+    app_environment,
+    database_url,
+    free_port,
+    gunicorn,
+)
+from ivr import phones
+from ivr.simulator import CallFailed, Phone, Send
+
+LANGUAGE_KEYS = ("1", "2", "3")
+PREFIXES = ("+7916", "+38050", "+44791")
+
+
+@dataclass
+class Timings:
+    """Latency of each webhook, by path, from every client thread."""
+
+    by_path: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, path: str, seconds: float, ok: bool) -> None:
+        with self.lock:
+            self.by_path[path].append(seconds * 1000)
+            if not ok:
+                self.errors += 1
+
+
+class Connections(threading.local):
+    """One keep-alive connection per client thread, as Twilio's fetchers keep theirs."""
+
+    connection: http.client.HTTPConnection | None = None
+
+
+def http_sender(port: int, timings: Timings) -> Send:
+    """A `send` for the simulated phone: requests to PUBLIC_BASE_URL go to the local port."""
+    local = Connections()
+
+    def send(method: str, url: str, params: dict[str, str],
+             headers: dict[str, str]) -> tuple[int, str, bytes]:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        body = urlencode(params) if method == "POST" else None
+        all_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
+        started = time.perf_counter()
+        for attempt in (1, 2):
+            if local.connection is None:
+                local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            try:
+                local.connection.request(method, path, body=body, headers=all_headers)
+                response = local.connection.getresponse()
+                data = response.read()
+                break
+            except (http.client.HTTPException, OSError):
+                local.connection.close()
+                local.connection = None
+                if attempt == 2:
+                    timings.add(parts.path, time.perf_counter() - started, ok=False)
+                    raise
+        timings.add(parts.path, time.perf_counter() - started, ok=response.status < 400)
+        return response.status, response.getheader("Content-Type", ""), data
+
+    return send
+
+
+def leave_a_callback_request(phone: Phone) -> bool:
+    """One caller's whole call; True when they heard that their request is saved."""
+    phone.dial()
+    phone.press(random.choice(LANGUAGE_KEYS))
+    phone.press("2")  # a callback request
+    phone.press("1")  # yes, this number
+    phone.press(random.choice("12"))  # may we say who we are
+    phone.press(random.choice("123"))  # when it is safe to call
+    heard = phone.record(random.randint(3, 40))
+    acknowledged = any(item.prompt == "callback_saved" for item in heard)
+    phone.recording_ready()
+    phone.hang_up(duration=random.randint(40, 120), sequence=3)
+    return acknowledged
+
+
+def distinct_callers(count: int) -> list[str]:
+    """Valid mobile numbers of the three countries, none twice (each leaves its own request)."""
+    callers: set[str] = set()
+    while len(callers) < count:
+        number = random.choice(PREFIXES) + f"{random.randrange(10_000_000):07d}"
+        if phones.normalise(number) == number:
+            callers.add(number)
+    return list(callers)
+
+
+def run_calls(send: Send, token: str, calls: int, concurrency: int,
+              scenario: Callable[[Phone], bool] = leave_a_callback_request
+              ) -> tuple[int, int, float]:
+    """Play `calls` calls, `concurrency` at a time; (acknowledged, failed calls, seconds)."""
+    callers = distinct_callers(calls)
+
+    def one(index: int) -> bool | None:
+        phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
+                      caller=callers[index],
+                      account_sid="AC" + "1" * 32, call_sid="CA" + secrets.token_hex(16))
+        try:
+            return scenario(phone)
+        except (CallFailed, OSError, http.client.HTTPException) as error:
+            print(f"  call failed: {error}", file=sys.stderr)
+            return None
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        results = list(pool.map(one, range(calls)))
+    elapsed = time.perf_counter() - started
+    return sum(1 for result in results if result), results.count(None), elapsed
+
+
+def count_stored(url: str) -> tuple[int, int]:
+    """(callback requests, those with their message attached) in the database."""
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as connection:
+            requests = connection.scalar(sa.text("SELECT count(*) FROM callback_requests"))
+            messages = connection.scalar(sa.text(
+                "SELECT count(*) FROM callback_requests WHERE recording_sid IS NOT NULL"))
+            return int(requests or 0), int(messages or 0)
+    finally:
+        engine.dispose()
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def print_timings(timings: Timings) -> None:
+    print(f"  {'webhook':<28} {'requests':>8} {'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7}")
+    for path, values in sorted(timings.by_path.items()):
+        print(f"  {path:<28} {len(values):>8} {statistics.median(values):>7.1f} "
+              f"{percentile(values, 0.95):>7.1f} {percentile(values, 0.99):>7.1f}")
+
+
+def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
+    """One run on one database; False if a caller heard "saved" for a request not stored."""
+    work.mkdir(parents=True, exist_ok=True)
+    token = secrets.token_urlsafe(24)
+    with database_url(database, work) as url:
+        port = free_port()
+        environ = {**app_environment(url, token, port), "SPOOL_DIR": str(work / "spool")}
+        subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
+                       capture_output=True)
+        timings = Timings()
+        with gunicorn("wsgi:app", environ, options.workers, work / f"calls-{database}.log"):
+            acknowledged, failed, seconds = run_calls(
+                http_sender(port, timings), token, options.calls, options.concurrency)
+        stored, messages = count_stored(url)
+    print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time, "
+          f"{seconds:.1f} s: {options.calls / seconds:.1f} calls/s, "
+          f"{sum(len(v) for v in timings.by_path.values()) / seconds:.0f} webhooks/s")
+    print_timings(timings)
+    print(f"  errors: {timings.errors} HTTP, {failed} calls failed")
+    print(f"  callback requests: acknowledged {acknowledged}, stored {stored} "
+          f"({messages} with their message)")
+    return acknowledged == stored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None,
+                        help="gunicorn workers (default: as gunicorn.conf.py decides)")
+    options = parser.parse_args()
+    databases = ["sqlite", "postgresql"] if options.database == "both" else [options.database]
+    with tempfile.TemporaryDirectory(prefix="ivr-bench-calls-") as scratch:
+        equal = [measure(database, options, Path(scratch) / database) for database in databases]
+    if not all(equal):
+        sys.exit("bench: a caller was told a request was saved that is not stored")
+
+
+if __name__ == "__main__":
+    main()

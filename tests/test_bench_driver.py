@@ -1,0 +1,51 @@
+"""The benchmark's callers are real callers: the scenario `make bench` plays leaves requests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Flask
+
+from bench.calls import distinct_callers, run_calls
+from bench.webhooks import PUBLIC_BASE_URL
+from ivr import phones
+from ivr.extensions import db
+from ivr.models import CallbackRequest
+from tests.support import AUTH_TOKEN
+
+
+def client_sender(app: Flask) -> Callable[..., tuple[int, str, bytes]]:
+    client = app.test_client()
+
+    def send(method: str, url: str, params: dict[str, str],
+             headers: dict[str, str]) -> tuple[int, str, bytes]:
+        parts = urlsplit(url)
+        response = client.open(parts.path + (f"?{parts.query}" if parts.query else ""),
+                               method=method, data=params, headers=headers)
+        body = response.get_data()
+        response.close()
+        return response.status_code, response.content_type or "", body
+
+    return send
+
+
+def test_every_bench_caller_hears_saved_and_is_stored(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+
+    acknowledged, failed, _ = run_calls(client_sender(app), AUTH_TOKEN, calls=6,
+                                        concurrency=1)
+
+    assert (acknowledged, failed) == (6, 0)
+    with app.app_context():
+        stored = db.session.scalars(sa.select(CallbackRequest)).all()
+    assert len(stored) == 6
+    assert all(request.recording_sid for request in stored)
+
+
+def test_bench_callers_are_distinct_valid_numbers() -> None:
+    callers = distinct_callers(300)
+
+    assert len(set(callers)) == 300
+    assert all(phones.normalise(number) == number for number in callers)
