@@ -127,24 +127,43 @@ def _fallback(menu: Menu, node: Node, where: Where, calling_code: str | None) ->
     return Plan(said + then.steps, f"fallback:{destination}", language=chosen)
 
 
-def apologise(menu: Menu, where: Where, calling_code: str | None) -> Plan:
-    """After an error in our code: say sorry and try the same place again, a few times at most."""
+def apologise(menu: Menu, where: Where, calling_code: str | None,
+              step: Target | None = None) -> Plan:
+    """After an error in our code: say sorry and try the same place again, a few times at most.
+
+    `step`: the webhook that failed, when it is not a menu node (a callback request's question,
+    the queue); it is asked again as it was, so the caller keeps what they already told us.
+    """
     errors = where.errors + 1
     if errors >= MAX_ERRORS:
         trouble = _in_languages(menu, where, calling_code, "technical_trouble")
         return Plan((*trouble, Hangup()), "error:gave-up")
     sorry = _in_languages(menu, where, calling_code, "sorry_error")
     retry = enter_target(Where(where.node, where.lang, errors=errors))
-    return Plan((*sorry, Redirect(retry)), "error:retry")
+    if step is not None:
+        retry = with_errors(step, errors)
+    return Plan((*sorry, Redirect(retry)), "error:retry", private=step is not None)
 
 
-def recover(menu: Menu, where: Where, calling_code: str | None) -> Plan:
-    """Twilio's fallback URL: our app failed to answer. Apologise and retry once, then end."""
+def recover(menu: Menu, where: Where, calling_code: str | None,
+            step: Target | None = None) -> Plan:
+    """Twilio's fallback URL: our app failed to answer. Apologise and retry once, then end.
+
+    `step`: as for apologise, the failed webhook when it is not a menu node.
+    """
     trouble = _in_languages(menu, where, calling_code, "technical_trouble")
     if where.errors >= MAX_ERRORS - 1:
         return Plan((*trouble, Hangup()), "fallback:gave-up")
     retry = enter_target(Where(where.node, where.lang, errors=MAX_ERRORS - 1))
-    return Plan((*trouble, Redirect(retry)), "fallback:retry")
+    if step is not None:
+        retry = with_errors(step, MAX_ERRORS - 1)
+    return Plan((*trouble, Redirect(retry)), "fallback:retry", private=step is not None)
+
+
+def with_errors(step: Target, errors: int) -> Target:
+    """The same webhook and parameters, carrying how many errors the call has met."""
+    kept = tuple((name, value) for name, value in step.params if name != "err")
+    return Target(step.path, (*kept, ("err", str(errors))))
 
 
 def _in_languages(menu: Menu, where: Where, calling_code: str | None,

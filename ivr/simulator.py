@@ -13,6 +13,7 @@ import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -88,6 +89,10 @@ class Phone:
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     fetch_media: bool = False
     seconds_per_wait: int = 30  # how long each round of the queue's wait music takes
+    # Twilio's fallback URL, tried when a step fails (no answer, not TwiML). None: a failed
+    # step fails the call, which is what most tests want to see.
+    fallback_path: str | None = None
+    fallbacks: int = 0
     heard: list[Heard] = field(default_factory=list)
     hung_up: bool = False
     queued: Queued | None = None
@@ -231,8 +236,16 @@ class Phone:
 
     def _request(self, method: str, url: str, extra: dict[str, str]) -> ET.Element:
         params = {**self.params(), **self._queue_params(), **extra}
-        status, content_type, body = self.send(method, url, params, self.signed(url, params))
-        return _twiml(status, content_type, body, url)
+        try:
+            status, content_type, body = self.send(method, url, params, self.signed(url, params))
+            return _twiml(status, content_type, body, url)
+        except (CallFailed, OSError, HTTPException):
+            fallback = self.base_url + self.fallback_path if self.fallback_path else None
+            if fallback is None or url == fallback:
+                raise
+        # As Twilio does: the number's fallback URL speaks for a step that failed.
+        self.fallbacks += 1
+        return self._request("POST", fallback, {"ErrorUrl": url, "ErrorCode": "11200"})
 
     def _follow(self, next_request: Request | None, heard: list[Heard]) -> list[Heard]:
         """Request each URL the TwiML sends the call to, until it waits or ends."""

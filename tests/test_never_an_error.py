@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
@@ -14,6 +15,9 @@ from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
 from ivr import flow
+from ivr.callbacks import capture as captures
+from ivr.extensions import db
+from ivr.models import CallbackRequest
 from ivr.simulator import Phone
 from ivr.voice import webhook
 from tests.support import CALL_SID, hotline_of, signature, signed_post, twilio_params
@@ -265,3 +269,62 @@ def test_a_bug_reading_the_callers_place_still_gets_an_apology(
 
     assert [text.split("/")[2] for text in played(document)] == ["ru", "uk", "en"]
     assert document[-1].tag == "Redirect"
+
+
+def test_a_bug_in_a_callback_question_asks_that_question_again(
+        phone: Callable[..., Phone], monkeypatch: pytest.MonkeyPatch) -> None:
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    call.press("2")  # a callback request: "we will call you back on the number ending in 67"
+    real_answer = captures.answer
+    calls: list[object] = []
+
+    def fails_once(*args: object) -> object:
+        calls.append(args)
+        if len(calls) == 1:
+            raise RuntimeError("simulated bug")
+        return real_answer(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(captures, "answer", fails_once)
+
+    heard = call.press("1")
+
+    # The key was lost with the error: the same question again, with the number still known.
+    assert [item.prompt for item in heard] == [
+        "sorry_error", "callback_confirm", "digit_6", "digit_7", "callback_confirm_keys"]
+    assert [item.prompt for item in call.press("1")] == ["callback_identify"]
+
+
+def test_twilios_fallback_for_a_failed_save_saves_the_request_once(
+        app: Flask, phone: Callable[..., Phone]) -> None:
+    call = phone(caller="+380501234567", fallback_path="/voice/fallback")
+    failed_once: list[str] = []
+    send = call.send
+
+    def save_times_out_once(method: str, url: str, params: dict[str, str],
+                            headers: dict[str, str]) -> tuple[int, str, bytes]:
+        answer = send(method, url, params, headers)  # stored, but Twilio never hears back
+        if "/voice/callback/message" in url and not failed_once:
+            failed_once.append(url)
+            return 502, "text/html", b"Bad Gateway"
+        return answer
+
+    call.send = save_times_out_once
+    call.dial()
+    call.press("2")
+    call.press("2")
+    call.press("1")
+    call.press("1")
+    call.press("1")
+
+    heard = call.record(seconds=5)
+
+    assert call.fallbacks == 1
+    ids = [item.prompt for item in heard]
+    assert ids[0] == "technical_trouble" and "callback_saved" in ids
+    reference = "".join(str(prompt).removeprefix("digit_") for prompt in
+                        ids[ids.index("callback_saved") + 1:ids.index("callback_saved_end")])
+    with app.app_context():
+        stored = db.session.scalars(sa.select(CallbackRequest)).all()
+    assert [request.reference for request in stored] == [reference]

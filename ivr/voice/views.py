@@ -6,15 +6,23 @@ from __future__ import annotations
 import logging
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from ivr import flow, paths
 from ivr.flow import Where
 from ivr.hotline import Hotline
 from ivr.phones import mask
-from ivr.plans import Plan
+from ivr.plans import Hangup, Plan, Say
 from ivr.voice.journal import note_status, note_step
-from ivr.voice.webhook import CallParams, now, signed_only, voice_webhook, voice_webhook_at
+from ivr.voice.webhook import (
+    OPERATOR_LEG,
+    CallParams,
+    now,
+    signed_only,
+    step_to_retry,
+    voice_webhook,
+    voice_webhook_at,
+)
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("voice", __name__)
@@ -59,7 +67,12 @@ def fallback(hotline: Hotline, call: CallParams, where: Where) -> Plan:
 
     It works without the database, so it can speak for the app when the app cannot.
     """
-    plan = flow.recover(hotline.menu, where, call.calling_code)
+    path, params = _our_path(hotline, call.params.get("ErrorUrl", ""))
+    if path in OPERATOR_LEG:
+        plan = Plan((Say(where.lang or hotline.menu.default_language, "technical_trouble"),
+                     Hangup()), "fallback:operator-leg")
+    else:
+        plan = flow.recover(hotline.menu, where, call.calling_code, step_to_retry(path, params))
     error_code = call.params.get("ErrorCode", "")[:8]
     note_step(hotline, call, plan, kind="fallback", node=where.node,
             outcome=f"{plan.outcome} {error_code}".strip())
@@ -74,6 +87,20 @@ def status(hotline: Hotline, call: CallParams) -> Response:
         # Hung up while a callback request was being taken: keep what we had.
         hotline.book.abandon(call.call_sid, now())
     return Response(status=204)
+
+
+def _our_path(hotline: Hotline, url: str) -> tuple[str, list[tuple[str, str]]]:
+    """The path of one of our webhooks in a URL Twilio requested, without the public base's
+    path prefix, and its query parameters."""
+    try:
+        parts = urlsplit(url)
+        params = parse_qsl(parts.query)
+    except ValueError:
+        return "", []
+    base = hotline.settings.public_base_url
+    prefix = urlsplit(base).path.rstrip("/") if base else request.script_root
+    path = parts.path
+    return (path[len(prefix):] if prefix and path.startswith(prefix) else path), params
 
 
 def _query_of(url: str) -> dict[str, str]:

@@ -7,7 +7,7 @@ import hmac
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from functools import cached_property, wraps
 from urllib.parse import quote
@@ -16,12 +16,12 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
-from ivr import flow, phones
+from ivr import flow, paths, phones
 from ivr.calllog import STATUS_RANK
 from ivr.flow import Where
 from ivr.hotline import Hotline, current_hotline
 from ivr.menu import KEYS
-from ivr.plans import Plan
+from ivr.plans import Plan, Target
 
 log = logging.getLogger("ivr.voice")
 
@@ -136,8 +136,23 @@ def where_in_url(hotline: Hotline, _call: CallParams) -> Where:
     return flow.where_from(hotline.menu, request.args)
 
 
+# Webhooks whose place is a menu node: after an error the caller hears that node again.
+MENU_STEPS = (paths.INCOMING, paths.MENU, paths.MENU_INPUT, paths.FALLBACK)
+# The operator's own leg: on an error it ends, and the caller waits on for another operator.
+OPERATOR_LEG = (paths.OPERATOR_ANSWER, paths.OPERATOR_ACCEPT, paths.OPERATOR_DONE)
+
+
+def step_to_retry(path: str, params: Iterable[tuple[str, str]]) -> Target | None:
+    """The webhook to ask again after an error, when it is not a menu node (a callback
+    request's question, the queue): the same path and parameters."""
+    if path in MENU_STEPS or path in OPERATOR_LEG or not path.startswith("/voice/"):
+        return None
+    return Target(path, tuple(params)[:32])
+
+
 def apologise(hotline: Hotline, call: CallParams, where: Where) -> Plan:
-    return flow.apologise(hotline.menu, where, call.calling_code)
+    step = step_to_retry(request.path, request.args.items(multi=True))
+    return flow.apologise(hotline.menu, where, call.calling_code, step)
 
 
 def voice_webhook(view: VoiceView) -> Callable[[], Response]:
