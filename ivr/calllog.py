@@ -95,9 +95,9 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
     The order of the phases makes a batch correct in any arrival order: a leg exists before
     it is updated, and a status only moves forward whatever came first.
     """
-    calls = [_call_row(vault, entry) for entry in entries if isinstance(entry, CallSeen)]
+    calls = _merged_calls(vault, [entry for entry in entries if isinstance(entry, CallSeen)])
     if calls:
-        connection.execute(_insert_ignoring(connection, Call.__table__, ["call_sid"]), calls)
+        connection.execute(_calls_upsert(connection), calls)
     languages = [{"sid": entry.call_sid, "language": entry.language}
                  for entry in entries if isinstance(entry, LanguageChosen)]
     if languages:
@@ -141,6 +141,31 @@ def _status_row(report: StatusReported) -> dict[str, object]:
 def _insert_ignoring(connection: Connection, table: sa.Table | sa.FromClause,
                      unique: list[str]) -> sa.Insert:
     return upsert(connection, table).on_conflict_do_nothing(index_elements=unique)
+
+
+# What one webhook knows of a leg that another did not (an operator's leg is first heard of
+# from the caller's side, without its numbers): filled in whichever arrives first.
+FILLED_IN = ("parent_call_sid", "from_number", "from_number_hash", "to_number", "to_number_hash")
+
+
+def _calls_upsert(connection: Connection) -> sa.Insert:
+    insert = upsert(connection, Call.__table__)
+    table = Call.__table__.c
+    return insert.on_conflict_do_update(index_elements=["call_sid"], set_={
+        name: sa.func.coalesce(table[name], insert.excluded[name]) for name in FILLED_IN})
+
+
+def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str, object]]:
+    """One row per leg (a statement may not touch a row twice), first report first."""
+    rows: dict[str, dict[str, object]] = {}
+    for entry in seen:
+        known = rows.get(entry.call_sid)
+        if known is None:
+            rows[entry.call_sid] = _call_row(vault, entry)
+        elif any(known[name] is None for name in FILLED_IN):
+            row = _call_row(vault, entry)
+            known.update({name: row[name] for name in FILLED_IN if known[name] is None})
+    return list(rows.values())
 
 
 def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:

@@ -219,3 +219,37 @@ def test_a_burst_of_webhooks_is_stored_in_few_transactions(
     assert len(stored_events(app)) == 20
     assert sum(batches) == 20
     assert len(batches) <= 5
+
+
+def test_steps_of_one_call_written_by_different_processes_in_any_order_lose_nothing(
+        app: Flask) -> None:
+    """Each worker's writer stores its own batches: the language chosen may be stored before
+    the call's first webhook is."""
+    at = datetime.now(UTC)
+    vault = hotline_of(app).vault
+    operator_leg = "CA" + "2" * 32
+    hotline = "+15005550006"
+    language_step: list[calllog.Entry] = [
+        calllog.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "in-progress", at),
+        calllog.LanguageChosen(CALL_SID, "uk")]
+    first_webhook: list[calllog.Entry] = [
+        calllog.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "ringing", at)]
+    # The operator's leg is first heard of from the caller's side, without its numbers.
+    bridged: list[calllog.Entry] = [
+        calllog.CallSeen(operator_leg, CALL_SID, "outbound-api", None, None, "in-progress", at),
+        calllog.ParentKnown(operator_leg, CALL_SID)]
+    whisper: list[calllog.Entry] = [
+        calllog.CallSeen(operator_leg, None, "outbound-api", hotline, "+380671112233",
+                         "in-progress", at)]
+
+    with app.app_context():
+        engine = hotline_of(app).engine
+        for batch in (language_step, bridged, first_webhook, whisper):
+            with engine.begin() as connection:
+                calllog.write_entries(connection, vault, batch)
+
+    caller_leg, operator = stored_calls(app)
+    assert (caller_leg.call_sid, caller_leg.language) == (CALL_SID, "uk")
+    assert caller_leg.from_number and vault.decrypt(caller_leg.from_number) == CALLER
+    assert operator.parent_call_sid == CALL_SID
+    assert operator.to_number and vault.decrypt(operator.to_number) == "+380671112233"

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ivr import paths
 from ivr.callbacks.store import NewRequest, new_reference
-from ivr.calllog import Event, ParentKnown
+from ivr.calllog import CallSeen, Event, ParentKnown
 from ivr.flow import Where
 from ivr.hotline import Hotline
 from ivr.models import Ring
@@ -142,7 +142,9 @@ def queue_connect(hotline: Hotline, call: CallParams, where: Where) -> Plan:
             ring = session.query(Ring).filter(Ring.call_sid == operator_leg).one_or_none()
             if ring is not None:
                 ring.caller_call_sid = call.call_sid
-        hotline.call_log.record(ParentKnown(operator_leg, call.call_sid),
+        hotline.call_log.record(CallSeen(operator_leg, call.call_sid, "outbound-api", None, None,
+                                         "in-progress", now()),
+                                ParentKnown(operator_leg, call.call_sid),
                                 Event(operator_leg, call.call_sid, "bridge", now(),
                                       outcome="connected to caller"))
     note_step(hotline, call, plan, kind="queue", node="connect")
@@ -164,7 +166,7 @@ def operator_answer(hotline: Hotline, call: CallParams, where: Where) -> Plan:
             plan = waiting.no_caller(ring.language if ring else hotline.menu.default_language)
         else:
             plan = waiting.whisper(ring.language, ring.id)
-    note_step(hotline, call, plan, kind="operator", node="whisper", seen=True)
+    note_step(hotline, call, plan, kind="operator", node="whisper")
     return plan
 
 
