@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+import json
 import os
+import re
+import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import flask_migrate
 import psycopg
 import pytest
+import responses
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -136,3 +141,32 @@ def postgres_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
     migrate(app)
     yield app
     close(app)
+
+
+CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
+NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # every language's operators are open
+
+
+@pytest.fixture
+def twilio_rest() -> Iterator[list[dict[str, str]]]:
+    """Twilio's REST API, faked: each call we ask it to place is kept (its form fields)."""
+    placed: list[dict[str, str]] = []
+
+    def create_call(request: object) -> tuple[int, dict[str, str], str]:
+        fields = {name: values[0] for name, values in
+                  parse_qs(getattr(request, "body", "") or "").items()}
+        sid = "CA" + secrets.token_hex(16)
+        placed.append({**fields, "Sid": sid})
+        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        mock.add_callback(responses.POST, CALLS_API, callback=create_call,
+                          content_type="application/json")
+        yield placed
+
+
+@pytest.fixture
+def desk_app(app: Flask) -> Flask:
+    """The app at noon, when every language's operators answer."""
+    hotline_of(app).clock.fixed = NOON
+    return app

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import re
-import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from urllib.parse import parse_qs
 
 import pytest
 import responses
@@ -18,39 +14,13 @@ from ivr.extensions import db
 from ivr.models import CallbackRequest, CallEvent, Ring
 from ivr.operators import accounts, desk
 from ivr.simulator import Phone
-from tests.conftest import phone_for
+from tests.conftest import CALLS_API, phone_for
 from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls
 
 Dial = Callable[..., Phone]
-NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # every language is open
 NIGHT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 04:00 in Kyiv, 02:00 in London
-CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
 OLENA = "+380501112233"
 TARAS = "+380671112233"
-
-
-@pytest.fixture
-def twilio_rest() -> Iterator[list[dict[str, str]]]:
-    """Twilio's REST API, faked: each call we ask it to place is kept (its form fields)."""
-    placed: list[dict[str, str]] = []
-
-    def create_call(request: object) -> tuple[int, dict[str, str], str]:
-        fields = {name: values[0] for name, values in
-                  parse_qs(getattr(request, "body", "") or "").items()}
-        sid = "CA" + secrets.token_hex(16)
-        placed.append({**fields, "Sid": sid})
-        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
-
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, CALLS_API, callback=create_call,
-                          content_type="application/json")
-        yield placed
-
-
-@pytest.fixture
-def desk_app(app: Flask) -> Flask:
-    hotline_of(app).clock.fixed = NOON
-    return app
 
 
 def on_duty(app: Flask, login: str, phone: str, languages: str) -> None:
