@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck unit bench clean
+.PHONY: run test lint typecheck unit bench drill clean
 
 $(VENV)/installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ unit: $(VENV)/installed-dev
 bench: $(VENV)/installed-dev
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.calls
+	$(BIN)/python -m bench.queue_page
+
+drill: $(VENV)/installed-dev
+	$(BIN)/python -m bench.drill
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -10,7 +10,7 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import cli, logs
+from ivr import alerts, cli, health, logs, metrics
 from ivr.callbacks.book import CallbackBook
 from ivr.callbacks.spool import Spool
 from ivr.calllog import CallLog
@@ -18,12 +18,14 @@ from ivr.database import configure_engine, engine_options
 from ivr.extensions import db, migrate
 from ivr.hotline import Hotline
 from ivr.menu import load_menu
+from ivr.operators import web as operators_page
 from ivr.phones import PhoneVault
-from ivr.prompts import load_catalog
+from ivr.prompts import check, load_catalog
+from ivr.reloading import PromptsReloader
 from ivr.sessions import SessionsExceptForTwilio
 from ivr.settings import PROJECT_ROOT, settings_from_environment
 from ivr.twilio_api import TwilioApi
-from ivr.voice import callback, media, queue, views
+from ivr.voice import callback, callback_call, media, queue, views
 from ivr.voice.twiml import Renderer
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -69,13 +71,22 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         book=CallbackBook(engine, vault, Spool(settings.spool_dir, vault)),
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
     )
+    # What `ivr prompts check` reports, said once at start-up: callers are not harmed
+    # (a prompt without a good recording is spoken), but someone should know.
+    for problem in check(menu, settings.prompts_dir):
+        logging.getLogger("ivr.prompts").warning("prompt problem: %s", problem)
+    app.before_request(PromptsReloader(app, settings.prompts_dir).check)
 
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
-    for blueprint in (views.bp, callback.bp, queue.bp, media.bp):
+    for blueprint in (views.bp, callback.bp, queue.bp, media.bp, callback_call.bp):
         app.register_blueprint(blueprint)
+    operators_page.init_app(app, settings)
+    for blueprint in (health.bp, metrics.bp, alerts.bp):
+        app.register_blueprint(blueprint)
+    metrics.measure(app)
     cli.register(app)
     logging.getLogger("ivr").debug("ready", extra={"env": settings.env,
                                                   "database": engine.dialect.name})

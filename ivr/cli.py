@@ -14,11 +14,12 @@ from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
 from ivr import prompts as prompt_files
-from ivr import rendering
+from ivr import reloading, rendering
 from ivr.callbacks.cli import callbacks, spool
 from ivr.hotline import current_hotline
 from ivr.menu import Menu, load_menu
 from ivr.operators.cli import operators, surge
+from ivr.ops_cli import call, keys_rotate, purge, twilio
 from ivr.settings import DEV_TWILIO_AUTH_TOKEN, StartupError, prompts_dir_from_environment
 
 
@@ -46,7 +47,7 @@ def _create_app() -> Flask:
 
 
 def register(app: Flask) -> None:
-    for command in (info, operators, surge, callbacks, spool):
+    for command in (info, operators, surge, callbacks, spool, twilio, call, purge):
         app.cli.add_command(command)
 
 
@@ -70,6 +71,25 @@ def prompts_check() -> None:
     if problems:
         _fail(f"{len(problems)} prompt problem(s) in {root}")
     click.echo(f"every prompt has a text and a good recording in {root}")
+
+
+@prompts.command("reload", help="Check the menu and the prompts, then have the running "
+                 "service load them (each process within a few seconds), without a restart.")
+def prompts_reload() -> None:
+    root = _prompts_dir()
+    try:
+        menu, _catalog = reloading.load(root)
+    except StartupError as error:
+        _fail(f"{error} (the running service keeps the menu it has)")
+    for problem in prompt_files.check(menu, root):
+        click.echo(str(problem))
+    try:
+        reloading.request_reload(root)
+    except OSError as error:
+        _fail(f"cannot write {root / reloading.RELOAD_MARKER} ({error.strerror}); the service "
+              "still picks up changed files by their modification time")
+    click.echo(f"the menu and prompts in {root} are good; running processes load them within "
+               f"{reloading.CHECK_EVERY:g} seconds")
 
 
 @prompts.command("render", help="Make recordings from the texts with espeak-ng and sox, "
@@ -113,9 +133,12 @@ def info() -> None:
         click.echo(f"Development auth token (sign test requests with it): {DEV_TWILIO_AUTH_TOKEN}")
 
 
-@click.group(help="Make keys for the settings.")
+@click.group(help="Make keys for the settings, and rotate the phone encryption key.")
 def keys() -> None:
     pass
+
+
+keys.add_command(keys_rotate)
 
 
 @keys.command("new", help="Print a new PHONE_ENCRYPTION_KEYS key, PHONE_HASH_KEY and SECRET_KEY.")

@@ -114,6 +114,9 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The longest idle operator is rung first.
     last_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of the operators' page for them: en or ru.
+    page_language: Mapped[str] = mapped_column(sa.String(8), default="en",
+                                               server_default="en")
 
     @property
     def language_codes(self) -> tuple[str, ...]:
@@ -167,6 +170,8 @@ class CallbackRequest(Base):
                  sqlite_where=sa.text("status = 'open'"),
                  postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_callback_requests_queue", "status", "priority", "created_at"),
+        sa.Index("ix_callback_requests_queue_language", "status", "language", "priority",
+                 "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -190,6 +195,13 @@ class CallbackRequest(Base):
     recording_duration: Mapped[int | None] = mapped_column(sa.Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Worked from the operators' page: who holds it (until the claim lapses), what was tried.
+    claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    callback_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    notes: Mapped[str | None] = mapped_column(sa.Text)
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class CallbackCall(Base):
@@ -200,6 +212,10 @@ class CallbackCall(Base):
     call_sid: Mapped[str] = mapped_column(SID, primary_key=True)
     request_id: Mapped[int] = mapped_column(sa.ForeignKey("callback_requests.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The request number this call's caller heard; None when nobody was told (abandoned).
+    # It differs from the request's own when a request saved from the spool renewed an older
+    # one: a number a caller was told always finds their request.
+    reference: Mapped[str | None] = mapped_column(sa.String(8), index=True)
 
 
 class CallbackDraft(Base):
@@ -228,3 +244,57 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     duration_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CallbackAttempt(Base):
+    """One go at calling a person back: the call we placed (if any) and what came of it."""
+
+    __tablename__ = "callback_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("callback_requests.id"), index=True)
+    operator_id: Mapped[int] = mapped_column(sa.ForeignKey("operators.id"))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The operator's leg, placed through Twilio; None when they recorded an outcome only.
+    call_sid: Mapped[str | None] = mapped_column(SID, unique=True)
+    operator_status: Mapped[str | None] = mapped_column(sa.String(16))
+    caller_status: Mapped[str | None] = mapped_column(sa.String(16))
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """Who saw or did what on the operators' page. Written once, never changed."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (sa.Index("ix_audit_log_login_action_at", "login", "action", "at"),
+                      sa.Index("ix_audit_log_address_action_at", "address", "action", "at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    login: Mapped[str] = mapped_column(sa.String(64))  # as typed, for a failed sign-in
+    action: Mapped[str] = mapped_column(sa.String(24))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_requests.id"),
+                                                   index=True)
+    detail: Mapped[str | None] = mapped_column(sa.String(200))
+    address: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+class TwilioAlert(Base):
+    """An error or warning Twilio met with our webhooks, from its Debugger webhook.
+
+    Anything in it that looks like a phone number is masked before it is stored.
+    """
+
+    __tablename__ = "twilio_alerts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sid: Mapped[str] = mapped_column(SID, unique=True)  # Twilio's; a redelivery is stored once
+    level: Mapped[str] = mapped_column(sa.String(16))
+    error_code: Mapped[str | None] = mapped_column(sa.String(16))
+    resource_sid: Mapped[str | None] = mapped_column(SID)  # usually the call's CallSid
+    url: Mapped[str | None] = mapped_column(sa.String(500))
+    message: Mapped[str | None] = mapped_column(sa.String(500))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -22,3 +22,16 @@ OPERATOR_ANSWER = "/voice/operator/answer"
 OPERATOR_ACCEPT = "/voice/operator/accept"
 OPERATOR_DONE = "/voice/operator/done"
 OPERATOR_STATUS = "/voice/operator/status"
+
+# Not Twilio's: for load balancers, monitoring and Twilio's Debugger.
+HEALTHZ = "/healthz"
+READYZ = "/readyz"
+METRICS = "/metrics"
+DEBUGGER = "/twilio/debugger"
+
+# Calling a person back from the operators' page: the operator's phone first, then the caller.
+CALLBACK_CALL_ANSWER = "/voice/callback-call/answer"
+CALLBACK_CALL_ACCEPT = "/voice/callback-call/accept"
+CALLBACK_CALL_DIALED = "/voice/callback-call/dialed"
+CALLBACK_CALL_STATUS = "/voice/callback-call/status"
+CALLBACK_CALL_CALLER_STATUS = "/voice/callback-call/caller-status"

@@ -101,11 +101,22 @@ class DialQueue:
 
 
 @dataclass(frozen=True)
+class DialNumber:
+    """Connect this (operator's) leg to a number, showing `caller_id` (the hotline's own)."""
+
+    number: str  # E.164; a plan holding one is private
+    caller_id: str
+    timeout: int
+    action: Target
+    status_callback: Target
+
+
+@dataclass(frozen=True)
 class Hangup:
     pass
 
 
-Step = Say | SayDigits | Ask | Redirect | Record | Enqueue | Leave | DialQueue | Hangup
+Step = Say | SayDigits | Ask | Redirect | Record | Enqueue | Leave | DialQueue | DialNumber | Hangup
 
 
 @dataclass(frozen=True)

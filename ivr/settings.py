@@ -35,7 +35,7 @@ DEV_PHONE_ENCRYPTION_KEY = "ZGV2LW9ubHktcGhvbmUtZW5jcnlwdGlvbi1rZXkhISE="
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-do-not-use-in-production"
 
 SECRETS = ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PHONE_ENCRYPTION_KEYS",
-           "PHONE_HASH_KEY")
+           "PHONE_HASH_KEY", "METRICS_TOKEN")
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -55,6 +55,10 @@ class Settings:
     prompts_dir: Path
     hotline_number: str | None
     spool_dir: Path
+    # The operators' page: a claimed request goes back to the queue after this long.
+    claim_minutes: int
+    metrics_token: str | None
+    retention_days: int
 
     @property
     def production(self) -> bool:
@@ -82,6 +86,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         prompts_dir=_prompts_dir(source),
         hotline_number=_hotline_number(source.optional("HOTLINE_NUMBER"), production),
         spool_dir=Path(source.optional("SPOOL_DIR") or instance_path / "spool"),
+        claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
+        metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
+        retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
     )
     if production:
         _refuse_dev_values(settings)
@@ -139,6 +146,12 @@ def _hotline_number(number: str | None, production: bool) -> str | None:
     if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
         raise ConfigError(f"HOTLINE_NUMBER={number!r} is not an E.164 number like +15005550006")
     return number
+
+
+def _metrics_token(token: str | None) -> str | None:
+    if token is not None and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN must be at least 16 characters long")
+    return token
 
 
 def _prompts_dir(source: _Source) -> Path:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import re
+from dataclasses import dataclass
+from typing import Any
 
+import requests
 from requests import RequestException
 from twilio.base.exceptions import TwilioException
 from twilio.http.http_client import TwilioHttpClient
@@ -14,10 +18,34 @@ _http_log = logging.getLogger("ivr.twilio_api.http")
 _http_log.setLevel(logging.WARNING)
 # A webhook may be waiting on us; Twilio gives it 15 s in all.
 TIMEOUT = 5.0
+API = "https://api.twilio.com/2010-04-01"
+RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
 
 
 class TwilioApiError(Exception):
     """Twilio refused or could not be reached; the message names what, never a number."""
+
+
+@dataclass(frozen=True)
+class NumberWiring:
+    """Where one of the account's numbers sends its calls (Twilio's own field names)."""
+
+    sid: str
+    voice_url: str | None
+    voice_method: str | None
+    voice_fallback_url: str | None
+    voice_fallback_method: str | None
+    status_callback: str | None
+    status_callback_method: str | None
+
+    @classmethod
+    def of(cls, number: Any) -> NumberWiring:
+        return cls(sid=str(number.sid), voice_url=number.voice_url,
+                   voice_method=number.voice_method,
+                   voice_fallback_url=number.voice_fallback_url,
+                   voice_fallback_method=number.voice_fallback_method,
+                   status_callback=number.status_callback,
+                   status_callback_method=number.status_callback_method)
 
 
 class TwilioApi:
@@ -36,6 +64,54 @@ class TwilioApi:
         except (TwilioException, RequestException) as error:
             raise TwilioApiError(f"placing a call failed: {_reason(error)}") from None
         return str(call.sid)
+
+
+    def recording_audio(self, recording_sid: str) -> bytes:
+        """A caller's recorded message as WAV, fetched with the account's credentials, so
+        that the operators' page can play it without the browser ever seeing Twilio."""
+        if not RECORDING_SID.fullmatch(recording_sid):
+            raise TwilioApiError("not a recording SID")
+        account_sid = self._client.account_sid
+        url = f"{API}/Accounts/{account_sid}/Recordings/{recording_sid}.wav"
+        try:
+            response = requests.get(url, auth=(account_sid, self._client.password or ""),
+                                    timeout=TIMEOUT)
+        except RequestException as error:
+            raise TwilioApiError(f"fetching a recording failed: {_reason(error)}") from None
+        if response.status_code != 200:
+            raise TwilioApiError(f"fetching a recording failed: HTTP {response.status_code}")
+        return response.content
+
+
+    def find_number(self, phone_number: str) -> NumberWiring | None:
+        """One of the account's incoming phone numbers, by its E.164 form."""
+        try:
+            found = self._client.incoming_phone_numbers.list(phone_number=phone_number, limit=1)
+        except (TwilioException, RequestException) as error:
+            raise TwilioApiError(f"listing the account's numbers failed: {_reason(error)}"
+                                 ) from None
+        return NumberWiring.of(found[0]) if found else None
+
+    def wire_number(self, sid: str, **webhooks: str) -> NumberWiring:
+        """Set a number's webhooks (`voice_url=...`); returns the number as Twilio now has it."""
+        try:
+            number = self._client.incoming_phone_numbers(sid).update(**webhooks)
+        except (TwilioException, RequestException) as error:
+            raise TwilioApiError(f"updating the number failed: {_reason(error)}") from None
+        return NumberWiring.of(number)
+
+    def delete_recording(self, recording_sid: str) -> bool:
+        """Delete a caller's message at Twilio; False if Twilio had it no more (a 404)."""
+        if not RECORDING_SID.fullmatch(recording_sid):
+            raise TwilioApiError("not a recording SID")
+        try:
+            return bool(self._client.recordings(recording_sid).delete())
+        except TwilioException as error:
+            if getattr(error, "status", None) == 404:
+                return False
+            raise TwilioApiError(f"deleting a recording failed: {_reason(error)}") from None
+        except RequestException as error:
+            raise TwilioApiError(f"deleting a recording failed: {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:

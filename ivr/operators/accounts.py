@@ -76,3 +76,20 @@ def set_duty(session: Session, login: str, on_duty: bool) -> Operator:
 
 def all_operators(session: Session) -> list[Operator]:
     return list(session.scalars(sa.select(Operator).order_by(Operator.login)))
+
+
+def set_active(session: Session, login: str, active: bool) -> Operator:
+    """Disable an account (it can no longer sign in or be rung) or enable it again."""
+    operator = find(session, login)
+    operator.active = active
+    if not active:
+        operator.on_duty = False
+    return operator
+
+
+def set_password(session: Session, login: str, password: str) -> Operator:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password: at least {MIN_PASSWORD} characters")
+    operator = find(session, login)
+    operator.password_hash = generate_password_hash(password)
+    return operator

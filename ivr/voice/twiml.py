@@ -7,6 +7,7 @@ from twilio.twiml.voice_response import Gather, VoiceResponse
 from ivr.menu import Menu
 from ivr.plans import (
     Ask,
+    DialNumber,
     DialQueue,
     Enqueue,
     Hangup,
@@ -65,6 +66,12 @@ class Renderer:
                 dial = response.dial(action=step.action.url(base), method="POST",
                                      timeout=step.timeout)
                 dial.queue(step.queue, url=step.announce.url(base), method="POST")
+            elif isinstance(step, DialNumber):
+                dial = response.dial(action=step.action.url(base), method="POST",
+                                     timeout=step.timeout, caller_id=step.caller_id)
+                dial.number(step.number, status_callback=step.status_callback.url(base),
+                            status_callback_method="POST",
+                            status_callback_event="initiated ringing answered completed")
             elif isinstance(step, Hangup):
                 response.hangup()
         return str(response)

@@ -16,7 +16,7 @@ from flask import Response, request
 from twilio.twiml.voice_response import VoiceResponse
 from werkzeug.datastructures import MultiDict
 
-from ivr import flow, paths, phones
+from ivr import flow, metrics, paths, phones
 from ivr.calllog import STATUS_RANK
 from ivr.flow import Where
 from ivr.hotline import Hotline, current_hotline
@@ -113,6 +113,7 @@ def _refuse_unless_signed(hotline: Hotline) -> Response | None:
     except Exception:
         log.exception("signature check failed", extra={"path": request.path})
     reason = "signed wrongly" if request.headers.get("X-Twilio-Signature") else "not signed"
+    metrics.count_forged(request.url_rule.rule if request.url_rule else metrics.OTHER)
     # Nothing from the request body: a forged request may still carry a real number.
     log.warning("webhook refused", extra={"path": request.path, "reason": reason})
     return Response("Forbidden: this request is not signed by Twilio.\n", 403,
@@ -179,6 +180,7 @@ def _answering_twiml(view: VoiceView, locate: Locate, recover: VoiceView
         call = call_params()
         where, plan = _decide(hotline, call, view, locate, recover)
         body = _render(hotline, call, plan)
+        metrics.count_outcome(plan.language or where.lang, plan.outcome)
         log.info("webhook", extra={
             "path": request.path, "call_sid": call.call_sid, "node": where.node,
             "lang": where.lang, "outcome": plan.outcome,

@@ -1,0 +1,62 @@
+"""The page's forms. Flask-WTF adds and checks the CSRF token of each."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, Length
+
+from ivr.operators.accounts import ROLES
+from ivr.operators.web.claims import NOTES_LIMIT, OUTCOMES
+
+
+class SignInForm(FlaskForm):
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class ButtonForm(FlaskForm):
+    """A form that is just a button (claim, reveal, call, log out): only its CSRF token."""
+
+
+class NotesForm(FlaskForm):
+    notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES_LIMIT)])
+
+
+OUTCOME_LABELS = {
+    "reached": _l("Reached"),
+    "no_answer": _l("No answer (back to the queue)"),
+    "wrong_number": _l("Wrong number"),
+    "do_not_call": _l("Asked not to be called"),
+    "closed": _l("Closed"),
+}
+
+
+# Choices are plain strings checked here; the templates write the radios and selects.
+class OutcomeForm(FlaskForm):
+    outcome = StringField(_l("Outcome"), validators=[DataRequired(), AnyOf(OUTCOMES)])
+
+
+class SwitchForm(FlaskForm):
+    """On or off: duty, surge, an account."""
+
+    on = HiddenField(validators=[DataRequired()])
+
+
+class LanguageForm(FlaskForm):
+    page_language = StringField(_l("Page language"), validators=[AnyOf(("en", "ru"))])
+
+
+class NewOperatorForm(FlaskForm):
+    login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    phone = StringField(_l("Phone"), validators=[DataRequired(), Length(max=32)])
+    role = StringField(_l("Role"), validators=[AnyOf(ROLES)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
+
+
+class PasswordForm(FlaskForm):
+    password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+
+

@@ -1,0 +1,134 @@
+"""The supervisors' figures, per language: today and the last 7 days."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ivr.models import Call, CallbackRequest, CallEvent, Ring
+
+DAYS = 7
+
+
+@dataclass(frozen=True)
+class Figures:
+    calls: int
+    answered: int  # by an operator
+    requests: int  # callback requests made
+    called_back: int  # reached by an operator
+    abandoned: int  # hung up while waiting for an operator
+    median_minutes: int | None  # from the request to reaching the person
+
+
+def start_of_day(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+
+
+def figures(session: Session, languages: tuple[str, ...], since: datetime,
+            until: datetime) -> dict[str, Figures]:
+    # Any: the row types of a select are spelled differently in SQLAlchemy 2.0 and 2.1.
+    def per_language(query: Any) -> dict[str, int]:
+        return {str(row[0]): int(row[1]) for row in session.execute(query)}
+
+    calls = per_language(
+        sa.select(Call.language, sa.func.count()).where(
+            Call.direction == "inbound", Call.started_at >= since, Call.started_at < until,
+            Call.language.is_not(None)).group_by(Call.language))
+    answered = per_language(
+        sa.select(Ring.language, sa.func.count()).where(
+            Ring.outcome == "accepted", Ring.created_at >= since, Ring.created_at < until)
+        .group_by(Ring.language))
+    requests = per_language(
+        sa.select(CallbackRequest.language, sa.func.count()).where(
+            CallbackRequest.created_at >= since, CallbackRequest.created_at < until)
+        .group_by(CallbackRequest.language))
+    abandoned = per_language(
+        sa.select(Call.language, sa.func.count(sa.distinct(CallEvent.call_sid)))
+        .join(Call, Call.call_sid == CallEvent.call_sid)
+        .where(CallEvent.outcome == "queue:abandoned", CallEvent.at >= since,
+               CallEvent.at < until)
+        .group_by(Call.language))
+    waits = _time_to_call_back(session, since, until)
+    return {code: Figures(calls.get(code, 0), answered.get(code, 0), requests.get(code, 0),
+                          len(waits.get(code, [])), abandoned.get(code, 0),
+                          _median(waits.get(code, [])))
+            for code in languages}
+
+
+def _time_to_call_back(session: Session, since: datetime,
+                       until: datetime) -> dict[str, list[float]]:
+    rows = session.execute(
+        sa.select(CallbackRequest.language, CallbackRequest.created_at,
+                  CallbackRequest.closed_at)
+        .where(CallbackRequest.outcome == "reached", CallbackRequest.closed_at >= since,
+               CallbackRequest.closed_at < until))
+    waits: dict[str, list[float]] = {}
+    for language, created, closed in rows:
+        if closed is not None:
+            waits.setdefault(language, []).append((closed - created).total_seconds() / 60)
+    return waits
+
+
+def _median(values: list[float]) -> int | None:
+    return round(statistics.median(values)) if values else None
+
+
+@dataclass(frozen=True)
+class Day:
+    day: date
+    requests: int
+    called_back: int
+
+
+def by_day(session: Session, languages: tuple[str, ...], now: datetime) -> list[Day]:
+    """Requests made and people called back on each of the last 7 days: the chart."""
+    today = start_of_day(now)
+    days = []
+    for back in range(DAYS - 1, -1, -1):
+        since = today - timedelta(days=back)
+        totals = figures(session, languages, since, since + timedelta(days=1))
+        days.append(Day(since.date(), sum(f.requests for f in totals.values()),
+                        sum(f.called_back for f in totals.values())))
+    return days
+
+
+@dataclass(frozen=True)
+class Bar:
+    x: int
+    y: int
+    height: int
+    value: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A bar chart laid out here, so the template only writes the SVG shapes."""
+
+    width: int
+    height: int
+    bars: list[Bar]
+    labels: list[tuple[int, str]]
+    top: int
+
+
+def chart(days: list[Day], width: int = 560, height: int = 180) -> Chart:
+    top = max([1, *(max(day.requests, day.called_back) for day in days)])
+    plot = height - 30
+    slot = width // max(len(days), 1)
+    bars: list[Bar] = []
+    labels: list[tuple[int, str]] = []
+    for index, day in enumerate(days):
+        x = index * slot + 6
+        for offset, (value, kind) in enumerate(((day.requests, "requests"),
+                                                (day.called_back, "called"))):
+            bar_height = round(plot * value / top)
+            bars.append(Bar(x + offset * (slot // 2 - 4), plot - bar_height + 10, bar_height,
+                            value, kind))
+        labels.append((x + slot // 2 - 6, day.day.strftime("%d.%m")))
+    return Chart(width, height, bars, labels, top)

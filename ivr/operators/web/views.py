@@ -1,0 +1,299 @@
+"""The operators' page: sign-in, the queue and one request. Thin: each view reads the
+request, calls a plain function (claims, calling, queue, signin) and renders a template."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import cast
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response as BaseResponse
+
+from ivr.extensions import db
+from ivr.hotline import Hotline, current_hotline
+from ivr.models import CallbackRequest, Operator
+from ivr.operators.web import PAGE_LANGUAGES, audit, calling, claims, labels, protect_forms, signin
+from ivr.operators.web import page_language as page_language_code
+from ivr.operators.web.callers import LocalTime, local_time, masked, waited
+from ivr.operators.web.details import view_of
+from ivr.operators.web.forms import (
+    ButtonForm,
+    LanguageForm,
+    NotesForm,
+    OutcomeForm,
+    SignInForm,
+)
+from ivr.operators.web.queue import Filters, page_of
+from ivr.operators.web.staff import Staff, signed_in
+from ivr.twilio_api import TwilioApiError
+
+bp = Blueprint("operators", __name__, url_prefix="/operators", template_folder="templates",
+               static_folder="static")
+Reply = str | BaseResponse | tuple[str, int]
+
+
+bp.before_request(protect_forms)
+
+
+@bp.errorhandler(claims.NotFound)
+def _not_found(_error: claims.NotFound) -> tuple[str, int]:
+    return render_template("operators/error.html", code=404), 404
+
+
+@bp.errorhandler(claims.NotYours)
+def _not_yours(_error: claims.NotYours) -> BaseResponse:
+    db.session.rollback()
+    flash(_("This request is not yours now: someone else claimed it, your claim lapsed, "
+            "or it was closed."), "error")
+    return redirect(url_for("operators.request_page",
+                            request_id=request.view_args.get("request_id", 0)
+                            if request.view_args else 0))
+
+
+@bp.app_context_processor
+def _page_words() -> dict[str, object]:
+    return {"labels": labels, "page_language": page_language_code(),
+            "masked_of": _masked_of, "local_of": _local_of, "waited_of": _waited_of,
+            "masked_phone": _masked_phone, "safety_words": labels.safety_words}
+
+
+def _masked_phone(operator: Operator) -> str:
+    return masked(hotline().vault.decrypt(operator.phone_number))
+
+
+def _masked_of(row: CallbackRequest) -> str:
+    return masked(hotline().vault.decrypt(row.number))
+
+
+def _local_of(row: CallbackRequest) -> LocalTime:
+    return local_time(row.caller_timezone, row.safe_window, now())
+
+
+def _waited_of(row: CallbackRequest) -> tuple[int, int, int]:
+    return waited(row.created_at, now())
+
+
+def me() -> Staff:
+    return cast(Staff, current_user._get_current_object())
+
+
+def hotline() -> Hotline:
+    return current_hotline()
+
+
+def now() -> datetime:
+    return hotline().clock.now()
+
+
+def minutes() -> int:
+    return hotline().settings.claim_minutes
+
+
+def languages() -> tuple[str, ...]:
+    return tuple(hotline().menu.languages)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def sign_in() -> Reply:
+    if request.args.get("lang") in PAGE_LANGUAGES:
+        session["page_language"] = request.args["lang"]
+    if current_user.is_authenticated:
+        return redirect(url_for("operators.queue"))
+    form = SignInForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("operators/login.html", form=form), status
+    outcome = signin.sign_in(db.session(), form.login.data or "", form.password.data or "",
+                             request.remote_addr, now())
+    db.session.commit()
+    if isinstance(outcome, signin.Refused):
+        message = (_("Too many failed attempts. Wait 15 minutes, then try again.")
+                   if outcome.reason == "locked" else _("Wrong login or password."))
+        flash(message, "error")
+        return render_template("operators/login.html", form=form), (
+            429 if outcome.reason == "locked" else 401)
+    session.clear()  # a new session for the signed-in person (no fixation)
+    session.permanent = True
+    login_user(outcome)
+    return redirect(_safe_next(request.args.get("next")))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/operators/") and "//" not in target and "\\" not in target:
+        return target
+    return url_for("operators.queue")
+
+
+@bp.route("/logout", methods=["POST"])
+@signed_in
+def sign_out() -> BaseResponse:
+    staff = me()
+    audit.record(db.session(), now(), "logout", login=staff.login, operator_id=staff.id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("operators.sign_in"))
+
+
+@bp.route("/language", methods=["POST"])
+@signed_in
+def page_language() -> BaseResponse:
+    form = LanguageForm()
+    if form.validate_on_submit():
+        db.session.get_one(Operator, me().id).page_language = form.page_language.data or "en"
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+def _queue_context() -> dict[str, object]:
+    visible = me().visible_languages(languages())
+    filters = Filters.read(request.args, visible)
+    page = page_of(db.session(), me().id, visible, filters, now(), minutes())
+    return {"page": page, "filters": filters, "visible": visible, "now": now(),
+            "vault": hotline().vault, "button": ButtonForm()}
+
+
+@bp.route("/")
+@signed_in
+def queue() -> str:
+    return render_template("operators/queue.html", **_queue_context())
+
+
+@bp.route("/queue/rows")
+@signed_in
+def queue_rows() -> str:
+    """The queue's rows and counts alone: the page fetches them every few seconds."""
+    return render_template("operators/_queue_rows.html", **_queue_context())
+
+
+@bp.route("/requests/<int:request_id>/claim", methods=["POST"])
+@signed_in
+def claim(request_id: int) -> BaseResponse:
+    result = claims.claim(db.session(), me(), request_id, now(), minutes())
+    db.session.commit()
+    if result == "taken":
+        flash(_("Someone else claimed this request a moment ago. Choose another one."), "error")
+        return redirect(url_for("operators.queue"))
+    if result == "closed":
+        flash(_("This request is closed already: nobody needs to call."), "info")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+def _request_page(request_id: int, revealed: bool = False, status: int = 200) -> tuple[str, int]:
+    request_row = claims.visible(db.session(), me(), request_id)
+    details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes(),
+                      revealed=revealed)
+    notes = NotesForm(data={"notes": request_row.notes or ""})
+    return render_template("operators/request.html", view=details, notes=notes,
+                           outcome=OutcomeForm(), button=ButtonForm(), now=now(),
+                           can_call=hotline().settings.hotline_number is not None), status
+
+
+@bp.route("/requests/<int:request_id>")
+@signed_in
+def request_page(request_id: int) -> tuple[str, int]:
+    return _request_page(request_id)
+
+
+@bp.route("/requests/<int:request_id>/reveal", methods=["POST"])
+@signed_in
+def reveal(request_id: int) -> tuple[str, int]:
+    claims.reveal(db.session(), me(), request_id, now(), minutes(), request.remote_addr)
+    db.session.commit()
+    return _request_page(request_id, revealed=True)
+
+
+@bp.route("/requests/<int:request_id>/release", methods=["POST"])
+@signed_in
+def release(request_id: int) -> BaseResponse:
+    claims.release(db.session(), me(), request_id, now(), minutes())
+    db.session.commit()
+    flash(_("The request is back in the queue."), "info")
+    return redirect(url_for("operators.queue"))
+
+
+@bp.route("/requests/<int:request_id>/notes", methods=["POST"])
+@signed_in
+def notes(request_id: int) -> Reply:
+    form = NotesForm()
+    if not form.validate_on_submit():
+        flash(_("Notes are limited to %(count)d characters.", count=claims.NOTES_LIMIT),
+              "error")
+        return _request_page(request_id, status=400)
+    claims.save_notes(db.session(), me(), request_id, form.notes.data or "", now(), minutes())
+    db.session.commit()
+    flash(_("Notes saved."), "info")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/requests/<int:request_id>/outcome", methods=["POST"])
+@signed_in
+def outcome(request_id: int) -> Reply:
+    form = OutcomeForm()
+    if not form.validate_on_submit() or form.outcome.data not in claims.OUTCOMES:
+        flash(_("Choose what happened first."), "error")
+        return _request_page(request_id, status=400)
+    claims.record_outcome(db.session(), me(), request_id, str(form.outcome.data), now(),
+                          minutes())
+    db.session.commit()
+    flash(_("Outcome recorded."), "info")
+    return redirect(url_for("operators.queue"))
+
+
+@bp.route("/requests/<int:request_id>/call", methods=["POST"])
+@signed_in
+def call(request_id: int) -> BaseResponse:
+    try:
+        attempt_id, phone = calling.start(db.session(), me(), request_id, now(), minutes())
+        db.session.commit()
+    except calling.CallInProgress:
+        db.session.rollback()
+        flash(_("A call for this request is already under way."), "error")
+        return redirect(url_for("operators.request_page", request_id=request_id))
+    base = hotline().settings.public_base_url or request.host_url.rstrip("/")
+    try:
+        calling.place(hotline(), attempt_id, phone, base)
+        flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
+    except calling.CannotCall:
+        flash(_("The call could not be placed. Try again in a minute, or call from your "
+                "own phone."), "error")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/requests/<int:request_id>/progress")
+@signed_in
+def progress(request_id: int) -> str:
+    request_row = claims.visible(db.session(), me(), request_id)
+    details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes())
+    return render_template("operators/_progress.html", view=details)
+
+
+@bp.route("/requests/<int:request_id>/recording")
+@signed_in
+def recording(request_id: int) -> Response:
+    """The caller's message, fetched from Twilio by the server: the browser never sees
+    Twilio, its URL or our credentials."""
+    request_row = claims.mine(db.session(), me(), request_id, now(), minutes())
+    if request_row.recording_sid is None:
+        abort(404)
+    try:
+        audio = hotline().twilio.recording_audio(request_row.recording_sid)
+    except TwilioApiError:
+        abort(502)
+    audit.record(db.session(), now(), "play", login=me().login, operator_id=me().id,
+                 request_id=request_row.id)
+    db.session.commit()
+    return Response(audio, mimetype="audio/wav", headers={"Cache-Control": "no-store"})

@@ -1,0 +1,136 @@
+"""Helpers for the operators' page tests: named people, signed-in clients, requests made by
+simulated calls."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import re
+import secrets
+import wave
+from collections.abc import Callable
+from datetime import datetime
+from unittest import mock
+from urllib.parse import parse_qs
+
+import responses
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.security import generate_password_hash
+
+from ivr.extensions import db
+from ivr.models import AuditEntry, CallbackRequest
+from ivr.operators import accounts
+from ivr.simulator import Phone
+from tests.support import hotline_of
+
+PASSWORD = "correct horse battery staple"
+# Olena takes Ukrainian and Russian, Ivan only Russian; Sofia supervises.
+PEOPLE = {
+    "olena": ("Olena K", "+380501112233", ("uk", "ru"), "operator"),
+    "ivan": ("Ivan P", "+79160001122", ("ru",), "operator"),
+    "sofia": ("Sofia M", "+380671234500", ("uk", "ru", "en"), "supervisor"),
+}
+CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
+RECORDING_API = re.compile(
+    r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Recordings/(RE[0-9a-f]{32})\.wav")
+UKRAINIAN_CALLER = "+380501234567"
+RUSSIAN_CALLER = "+79161234567"
+LANGUAGE_KEYS = {"ru": "1", "uk": "2", "en": "3"}
+
+
+# scrypt is slow on purpose; the tests hash the one password they share once.
+_hash_once = functools.cache(generate_password_hash)
+
+
+def add_people(app: Flask, *logins: str) -> None:
+    with app.app_context(), mock.patch.object(accounts, "generate_password_hash", _hash_once):
+        for login in logins or tuple(PEOPLE):
+            name, phone, languages, role = PEOPLE[login]
+            accounts.add_operator(db.session(), hotline_of(app).vault, login=login, name=name,
+                                  phone=phone, languages=languages,
+                                  known_languages=("ru", "uk", "en"), role=role,
+                                  password=PASSWORD)
+        db.session.commit()
+
+
+def sign_in(app: Flask, login: str, password: str = PASSWORD) -> FlaskClient:
+    client = app.test_client()
+    response = client.post("/operators/login", data={"login": login, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+def without_csrf(app: Flask) -> Flask:
+    """For the tests that are not about CSRF (one test proves a forged form is refused)."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def request_by_call(phone: Callable[..., Phone], caller: str = UKRAINIAN_CALLER,
+                    language: str = "uk", identify: bool = False, window: str = "3",
+                    message: int | None = 12) -> Phone:
+    """A caller who asks to be called back, answers the questions and leaves a message."""
+    call = phone(caller=caller)
+    call.dial()
+    call.press(LANGUAGE_KEYS[language])
+    call.press("2")  # the callback request
+    call.press("1")  # yes, this number
+    call.press("1" if identify else "2")
+    call.press(window)
+    if message is None:
+        call.hang_up()
+        return call
+    call.record(seconds=message)
+    call.recording_ready()
+    return call
+
+
+def requests_in(app: Flask) -> list[CallbackRequest]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(CallbackRequest).order_by(CallbackRequest.id)))
+
+
+def audit_trail(app: Flask) -> list[tuple[str, str, int | None]]:
+    with app.app_context():
+        return [(entry.login, entry.action, entry.request_id) for entry in db.session.scalars(
+            sa.select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def stop_clock(app: Flask, at: datetime) -> None:
+    hotline_of(app).clock.fixed = at
+
+
+def a_wav(seconds: float = 0.5) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as audio:
+        audio.setnchannels(1)
+        audio.setsampwidth(2)
+        audio.setframerate(8000)
+        audio.writeframes(b"\x00\x10" * int(8000 * seconds))
+    return out.getvalue()
+
+
+class FakeTwilio:
+    """Twilio's REST API: the calls we asked for, and the recordings we fetched."""
+
+    def __init__(self, mock: responses.RequestsMock) -> None:
+        self.placed: list[dict[str, str]] = []
+        self.fetched: list[tuple[str, str | None]] = []
+        mock.add_callback(responses.POST, CALLS_API, callback=self._call,
+                          content_type="application/json")
+        mock.add_callback(responses.GET, RECORDING_API, callback=self._recording)
+
+    def _call(self, request: object) -> tuple[int, dict[str, str], str]:
+        fields = {name: values[0] for name, values in
+                  parse_qs(getattr(request, "body", "") or "").items()}
+        sid = "CA" + secrets.token_hex(16)
+        self.placed.append({**fields, "Sid": sid})
+        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
+
+    def _recording(self, request: object) -> tuple[int, dict[str, str], bytes]:
+        headers = getattr(request, "headers", {})
+        self.fetched.append((getattr(request, "url", ""), headers.get("Authorization")))
+        return 200, {"Content-Type": "audio/x-wav"}, a_wav()

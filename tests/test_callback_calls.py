@@ -1,0 +1,244 @@
+"""An operator calls a person back with one click: Twilio rings the operator first, then the
+caller, showing the hotline's number; the message plays through the app."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+import pytest
+import responses
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from ivr.extensions import db
+from ivr.models import CallbackAttempt
+from ivr.simulator import Phone
+from tests.page_support import (
+    CALLS_API,
+    RECORDING_API,
+    UKRAINIAN_CALLER,
+    FakeTwilio,
+    add_people,
+    audit_trail,
+    request_by_call,
+    requests_in,
+    sign_in,
+    stop_clock,
+    without_csrf,
+)
+from tests.support import HOTLINE, signed_post, twilio_params
+
+Dial = Callable[..., Phone]
+OLENA_PHONE = "+380501112233"
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeTwilio(mock)
+
+
+@pytest.fixture
+def page(app: Flask) -> Flask:
+    add_people(app)
+    return without_csrf(app)
+
+
+def claimed_request(page: Flask, phone: Dial) -> tuple[FlaskClient, int]:
+    request_by_call(phone)
+    [request] = requests_in(page)
+    olena = sign_in(page, "olena")
+    olena.post(f"/operators/requests/{request.id}/claim")
+    return olena, request.id
+
+
+def path_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+def attempts(app: Flask) -> list[CallbackAttempt]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(CallbackAttempt).order_by(CallbackAttempt.id)))
+
+
+def test_call_back_rings_the_operator_first_from_the_hotline_number(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+
+    response = olena.post(f"/operators/requests/{request_id}/call", follow_redirects=True)
+
+    assert "Your phone will ring now" in response.get_data(as_text=True)
+    [placed] = twilio.placed
+    assert (placed["To"], placed["From"]) == (OLENA_PHONE, HOTLINE)
+    assert placed["Url"].startswith("http://localhost/voice/callback-call/answer?attempt=")
+    assert UKRAINIAN_CALLER not in json.dumps(placed)
+    [attempt] = attempts(page)
+    assert (attempt.call_sid, attempt.operator_status) == (placed["Sid"], "queued")
+    assert ("olena", "call", request_id) in audit_trail(page)
+
+
+def test_operator_who_presses_1_is_connected_to_the_caller_with_the_hotline_as_caller_id(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    olena.post(f"/operators/requests/{request_id}/call")
+    [placed] = twilio.placed
+    client = page.test_client()
+    leg = twilio_params(CallSid=placed["Sid"], From=HOTLINE, To=OLENA_PHONE,
+                        Direction="outbound-api")
+
+    answered = signed_post(client, path_of(placed["Url"]), leg).get_data(as_text=True)
+    accept = re.search(r'action="(/voice/callback-call/accept[^"]+)"', answered)
+    assert accept is not None and "<Gather" in answered
+    dialled = signed_post(client, accept.group(1).replace("&amp;", "&"),
+                          {**leg, "Digits": "1"}).get_data(as_text=True)
+
+    assert f'callerId="{HOTLINE}"' in dialled
+    assert f">{UKRAINIAN_CALLER}</Number>" in dialled
+    assert "/voice/callback-call/caller-status?attempt=" in dialled
+
+
+def test_silence_on_the_operators_phone_dials_nobody(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    olena.post(f"/operators/requests/{request_id}/call")
+    [attempt] = attempts(page)
+    leg = twilio_params(CallSid=twilio.placed[0]["Sid"], Direction="outbound-api")
+
+    twiml = signed_post(page.test_client(), f"/voice/callback-call/accept?attempt={attempt.id}",
+                        leg).get_data(as_text=True)
+
+    assert "<Hangup" in twiml and UKRAINIAN_CALLER not in twiml
+
+
+def test_an_unsigned_request_to_the_call_back_webhooks_is_refused(page: Flask) -> None:
+    for path in ("/voice/callback-call/answer?attempt=1", "/voice/callback-call/accept?attempt=1",
+                 "/voice/callback-call/status?attempt=1"):
+        assert page.test_client().post(path, data={"Digits": "1"}).status_code == 403
+
+
+def test_progress_comes_back_through_status_callbacks_and_never_goes_backwards(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    olena.post(f"/operators/requests/{request_id}/call")
+    [attempt] = attempts(page)
+    client = page.test_client()
+    leg = twilio_params(CallSid=twilio.placed[0]["Sid"], Direction="outbound-api")
+
+    signed_post(client, f"/voice/callback-call/status?attempt={attempt.id}",
+                {**leg, "CallStatus": "in-progress", "SequenceNumber": "2"})
+    signed_post(client, f"/voice/callback-call/caller-status?attempt={attempt.id}",
+                {**leg, "CallSid": "CA" + "7" * 32, "CallStatus": "ringing"})
+    live = olena.get(f"/operators/requests/{request_id}/progress").get_data(as_text=True)
+    signed_post(client, f"/voice/callback-call/caller-status?attempt={attempt.id}",
+                {**leg, "CallSid": "CA" + "7" * 32, "CallStatus": "completed"})
+    signed_post(client, f"/voice/callback-call/status?attempt={attempt.id}",
+                {**leg, "CallStatus": "completed", "SequenceNumber": "3"})
+    signed_post(client, f"/voice/callback-call/status?attempt={attempt.id}",
+                {**leg, "CallStatus": "ringing", "SequenceNumber": "1"})  # late
+
+    assert "Caller: ringing" in live and 'data-live="1"' in live
+    [attempt] = attempts(page)
+    assert (attempt.operator_status, attempt.caller_status) == ("completed", "completed")
+    assert attempt.ended_at is not None
+    ended = olena.get(f"/operators/requests/{request_id}/progress").get_data(as_text=True)
+    assert 'data-live="0"' in ended
+
+
+def test_the_outcome_after_a_call_is_filed_on_that_call(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    olena.post(f"/operators/requests/{request_id}/call")
+
+    olena.post(f"/operators/requests/{request_id}/outcome", data={"outcome": "reached"})
+
+    [attempt] = attempts(page)
+    assert (attempt.call_sid is not None, attempt.outcome) == (True, "reached")
+
+
+def test_a_second_click_while_the_call_is_on_places_no_second_call(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    olena.post(f"/operators/requests/{request_id}/call")
+
+    response = olena.post(f"/operators/requests/{request_id}/call", follow_redirects=True)
+
+    assert "already under way" in response.get_data(as_text=True)
+    assert len(twilio.placed) == 1
+
+
+def test_when_twilio_refuses_the_operator_is_told_and_the_attempt_fails(
+        page: Flask, phone: Dial) -> None:
+    olena, request_id = claimed_request(page, phone)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.POST, CALLS_API, status=500,
+                 json={"code": 20500, "message": "Internal Server Error", "status": 500})
+        response = olena.post(f"/operators/requests/{request_id}/call", follow_redirects=True)
+
+    assert response.status_code == 200
+    assert "The call could not be placed" in response.get_data(as_text=True)
+    [attempt] = attempts(page)
+    assert (attempt.operator_status, attempt.ended_at is not None) == ("failed", True)
+
+
+def test_nobody_calls_back_a_request_they_do_not_hold(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    request_by_call(phone)
+    [request] = requests_in(page)
+
+    sign_in(page, "olena").post(f"/operators/requests/{request.id}/call")
+
+    assert twilio.placed == []
+
+
+def test_the_message_plays_through_the_app_with_twilio_out_of_sight(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    olena, request_id = claimed_request(page, phone)
+    html = olena.get(f"/operators/requests/{request_id}").get_data(as_text=True)
+
+    response = olena.get(f"/operators/requests/{request_id}/recording")
+
+    assert f'src="/operators/requests/{request_id}/recording"' in html
+    assert "twilio.com" not in html
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+    assert response.data.startswith(b"RIFF")
+    [(url, authorization)] = twilio.fetched
+    assert url.endswith(f"/Recordings/{requests_in(page)[0].recording_sid}.wav")
+    assert authorization is not None and authorization.startswith("Basic ")
+    assert ("olena", "play", request_id) in audit_trail(page)
+
+
+def test_the_message_is_not_played_to_someone_who_does_not_hold_the_request(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    request_by_call(phone)
+    [request] = requests_in(page)
+
+    response = sign_in(page, "olena").get(f"/operators/requests/{request.id}/recording")
+
+    assert response.status_code == 302
+    assert twilio.fetched == []
+
+
+def test_when_twilio_cannot_give_the_message_the_page_says_so(page: Flask, phone: Dial) -> None:
+    olena, request_id = claimed_request(page, phone)
+    with responses.RequestsMock() as mock:
+        mock.add(responses.GET, RECORDING_API, status=404)
+        response = olena.get(f"/operators/requests/{request_id}/recording")
+
+    assert response.status_code == 502
+    assert "Twilio did not answer" in response.get_data(as_text=True)
+
+
+def test_the_call_button_warns_outside_the_callers_safe_time(page: Flask, phone: Dial) -> None:
+    stop_clock(page, datetime(2030, 1, 15, 8, 0, tzinfo=UTC))  # 10:00 in Kyiv
+    olena, request_id = claimed_request(page, phone)  # safe in the evening
+
+    html = olena.get(f"/operators/requests/{request_id}").get_data(as_text=True)
+
+    assert "It is 10:00 for them: outside the time they said is safe" in html
+    assert 'class="danger"' in html
