@@ -1,0 +1,107 @@
+"""A changed menu or prompt reaches the next caller without a restart; a broken one never
+reaches a caller at all."""
+
+from __future__ import annotations
+
+import shutil
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from ivr import reloading
+from ivr.cli import make_cli
+from ivr.settings import PROJECT_ROOT
+from tests.support import hotline_of, signed_post, twilio_params
+
+MAIN_INTRO = '"You have reached the hotline. This call is confidential."'
+NEW_INTRO = "You have reached the hotline. Everything you say stays here."
+
+
+@pytest.fixture
+def prompts_dir(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(PROJECT_ROOT / "prompts", tmp_path / "prompts"))
+
+
+@pytest.fixture
+def checks_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reloading, "CHECK_EVERY", 0.0)
+
+
+def main_intro_said(app: Flask) -> str | None:
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=en", twilio_params())
+    say = ET.fromstring(response.data).find("Gather/Say")
+    return None if say is None else say.text
+
+
+def rewrite_the_intro(prompts_dir: Path) -> None:
+    texts = prompts_dir / "en" / "texts.yaml"
+    texts.write_text(texts.read_text().replace(MAIN_INTRO, f'"{NEW_INTRO}"'))
+    (prompts_dir / "en" / "main_intro.wav").unlink()
+
+
+def ivr(prompts_dir: Path, *args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(make_cli(), list(args), env={"PROMPTS_DIR": str(prompts_dir)})
+    return result.exit_code, result.output
+
+
+def test_a_changed_prompt_reaches_the_next_caller_without_a_restart(
+        prompts_dir: Path, make_app: Callable[..., Flask], checks_every_request: None) -> None:
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+    assert main_intro_said(app) is None  # the recording is played
+
+    rewrite_the_intro(prompts_dir)
+
+    assert main_intro_said(app) == NEW_INTRO
+
+
+def test_a_broken_menu_is_not_loaded_and_calls_go_on_with_the_old_one(
+        prompts_dir: Path, make_app: Callable[..., Flask], checks_every_request: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+    menu = hotline_of(app).menu
+
+    (prompts_dir / "menu.yaml").write_text("start: nowhere\nnodes: {}\n")
+    response = signed_post(app.test_client(), "/voice/incoming", twilio_params())
+
+    assert response.status_code == 200
+    assert ET.fromstring(response.data).find("Gather") is not None
+    assert hotline_of(app).menu is menu
+    assert "prompts not reloaded, the loaded ones stay in use" in capsys.readouterr().err
+
+
+def test_the_files_are_looked_at_only_every_few_seconds(
+        prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    rewrite_the_intro(prompts_dir)
+
+    assert main_intro_said(app) is None  # still the recording, until the next look
+
+
+def test_reload_checks_the_files_and_tells_the_service(prompts_dir: Path,
+                                                       make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+    reloader = reloading.PromptsReloader(app, prompts_dir)
+
+    code, output = ivr(prompts_dir, "prompts", "reload")
+
+    assert code == 0, output
+    assert "running processes load them within 3 seconds" in output
+    assert (prompts_dir / reloading.RELOAD_MARKER).exists()
+    assert reloader.reload_if_changed()  # the marker alone is a change
+
+
+def test_reload_refuses_a_broken_file_and_tells_nobody(prompts_dir: Path) -> None:
+    texts = prompts_dir / "uk" / "texts.yaml"
+    texts.write_text("this: [is not: yaml")
+
+    code, output = ivr(prompts_dir, "prompts", "reload")
+
+    assert code == 1
+    assert output.startswith("ivr: ") and output.count("\n") == 1
+    assert "the running service keeps the menu it has" in output
+    assert not (prompts_dir / reloading.RELOAD_MARKER).exists()
