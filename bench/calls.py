@@ -24,8 +24,8 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -42,10 +42,11 @@ from bench.webhooks import (
     gunicorn,
 )
 from ivr import phones
-from ivr.simulator import CallFailed, Phone, Send
+from ivr.simulator import CallFailed, Heard, Phone, Send
 
 LANGUAGE_KEYS = ("1", "2", "3")
 PREFIXES = ("+7916", "+38050", "+44791")
+MAX_STEPS = 20
 
 
 @dataclass
@@ -80,39 +81,71 @@ def http_sender(port: int, timings: Timings) -> Send:
         body = urlencode(params) if method == "POST" else None
         all_headers = {**headers, "Content-Type": "application/x-www-form-urlencoded"}
         started = time.perf_counter()
-        for attempt in (1, 2):
-            if local.connection is None:
-                local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            try:
-                local.connection.request(method, path, body=body, headers=all_headers)
-                response = local.connection.getresponse()
-                data = response.read()
-                break
-            except (http.client.HTTPException, OSError):
-                local.connection.close()
-                local.connection = None
-                if attempt == 2:
-                    timings.add(parts.path, time.perf_counter() - started, ok=False)
-                    raise
+        if local.connection is None:
+            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            local.connection.request(method, path, body=body, headers=all_headers)
+            response = local.connection.getresponse()
+            data = response.read()
+        except (http.client.HTTPException, OSError):
+            # As for Twilio, a request that died with its worker is not retried here: the
+            # phone goes on through the fallback URL, if it has one.
+            local.connection.close()
+            local.connection = None
+            timings.add(parts.path, time.perf_counter() - started, ok=False)
+            raise
         timings.add(parts.path, time.perf_counter() - started, ok=response.status < 400)
         return response.status, response.getheader("Content-Type", ""), data
 
     return send
 
 
-def leave_a_callback_request(phone: Phone) -> bool:
-    """One caller's whole call; True when they heard that their request is saved."""
-    phone.dial()
-    phone.press(random.choice(LANGUAGE_KEYS))
-    phone.press("2")  # a callback request
-    phone.press("1")  # yes, this number
-    phone.press(random.choice("12"))  # may we say who we are
-    phone.press(random.choice("123"))  # when it is safe to call
-    heard = phone.record(random.randint(3, 40))
-    acknowledged = any(item.prompt == "callback_saved" for item in heard)
-    phone.recording_ready()
-    phone.hang_up(duration=random.randint(40, 120), sequence=3)
-    return acknowledged
+def leave_a_callback_request(phone: Phone, rng: random.Random | None = None,
+                             hang_up: bool = True) -> str | None:
+    """One caller's whole call; the request number they heard as saved, or None.
+
+    The caller answers what they hear, as a person would, so a question asked again (after a
+    step failed and Twilio's fallback retried it) is simply answered again.
+    """
+    rng = rng or random.Random()
+    heard = phone.dial()
+    for _ in range(MAX_STEPS):
+        if phone.recording:
+            heard = phone.record(rng.randint(3, 40))
+        elif phone.listening:
+            heard = phone.press(answer_to(heard, rng))
+        else:
+            break
+    reference = reference_heard(phone.heard)
+    # Callbacks nobody hears: one that fails (its worker killed) does not fail the call.
+    with suppress(OSError, http.client.HTTPException):
+        if phone.last_recording is not None:
+            phone.recording_ready()
+        if hang_up:
+            phone.hang_up(duration=rng.randint(40, 120), sequence=3)
+    return reference
+
+
+def answer_to(heard: list[Heard], rng: random.Random) -> str:
+    said = {item.prompt for item in heard}
+    if "language_option" in said:
+        return rng.choice(LANGUAGE_KEYS)
+    if "callback_identify" in said:
+        return rng.choice("12")  # may we say who we are
+    if "callback_window" in said:
+        return rng.choice("123")  # when it is safe to call
+    if said & {"callback_confirm_keys", "callback_entered_keys"}:
+        return "1"  # yes, this number
+    return "2"  # the main menu: a callback request
+
+
+def reference_heard(heard: list[Heard]) -> str | None:
+    """The digits read out between "your request is saved" and the goodbye."""
+    ids = [item.prompt or "" for item in heard]
+    if "callback_saved" not in ids or "callback_saved_end" not in ids:
+        return None
+    start, end = ids.index("callback_saved") + 1, ids.index("callback_saved_end")
+    return "".join(prompt.removeprefix("digit_") for prompt in ids[start:end])
 
 
 def distinct_callers(count: int) -> list[str]:
@@ -125,27 +158,44 @@ def distinct_callers(count: int) -> list[str]:
     return list(callers)
 
 
-def run_calls(send: Send, token: str, calls: int, concurrency: int,
-              scenario: Callable[[Phone], bool] = leave_a_callback_request
-              ) -> tuple[int, int, float]:
-    """Play `calls` calls, `concurrency` at a time; (acknowledged, failed calls, seconds)."""
-    callers = distinct_callers(calls)
+@dataclass
+class Burst:
+    """What the callers of a burst heard."""
 
-    def one(index: int) -> bool | None:
+    references: list[str | None]  # the request number each caller heard; None: not saved
+    failed: int  # calls in which the caller would have heard Twilio's error
+    fallbacks: int  # steps that failed and went through Twilio's fallback URL
+    seconds: float
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(1 for reference in self.references if reference is not None)
+
+
+def run_calls(send: Send, token: str, calls: int, concurrency: int,
+              fallback_path: str | None = None) -> Burst:
+    """Play `calls` calls, `concurrency` at a time, each leaving a callback request."""
+    callers = distinct_callers(calls)
+    failed: list[int] = []
+    fallbacks: list[int] = []
+
+    def one(index: int) -> str | None:
         phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
-                      caller=callers[index],
-                      account_sid="AC" + "1" * 32, call_sid="CA" + secrets.token_hex(16))
+                      caller=callers[index], account_sid="AC" + "1" * 32,
+                      call_sid="CA" + secrets.token_hex(16), fallback_path=fallback_path)
         try:
-            return scenario(phone)
+            return leave_a_callback_request(phone, random.Random(index))
         except (CallFailed, OSError, http.client.HTTPException) as error:
             print(f"  call failed: {error}", file=sys.stderr)
+            failed.append(index)
             return None
+        finally:
+            fallbacks.append(phone.fallbacks)
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        results = list(pool.map(one, range(calls)))
-    elapsed = time.perf_counter() - started
-    return sum(1 for result in results if result), results.count(None), elapsed
+        references = list(pool.map(one, range(calls)))
+    return Burst(references, len(failed), sum(fallbacks), time.perf_counter() - started)
 
 
 def count_stored(url: str) -> tuple[int, int]:
@@ -184,17 +234,17 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
                        capture_output=True)
         timings = Timings()
         with gunicorn("wsgi:app", environ, options.workers, work / f"calls-{database}.log"):
-            acknowledged, failed, seconds = run_calls(
-                http_sender(port, timings), token, options.calls, options.concurrency)
+            burst = run_calls(http_sender(port, timings), token, options.calls,
+                              options.concurrency)
         stored, messages = count_stored(url)
     print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time, "
-          f"{seconds:.1f} s: {options.calls / seconds:.1f} calls/s, "
-          f"{sum(len(v) for v in timings.by_path.values()) / seconds:.0f} webhooks/s")
+          f"{burst.seconds:.1f} s: {options.calls / burst.seconds:.1f} calls/s, "
+          f"{sum(len(v) for v in timings.by_path.values()) / burst.seconds:.0f} webhooks/s")
     print_timings(timings)
-    print(f"  errors: {timings.errors} HTTP, {failed} calls failed")
-    print(f"  callback requests: acknowledged {acknowledged}, stored {stored} "
+    print(f"  errors: {timings.errors} HTTP, {burst.failed} calls failed")
+    print(f"  callback requests: acknowledged {burst.acknowledged}, stored {stored} "
           f"({messages} with their message)")
-    return acknowledged == stored
+    return burst.acknowledged == stored
 
 
 def main() -> None:

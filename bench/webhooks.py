@@ -250,7 +250,7 @@ def count_events(url: str) -> int:
 
 @contextmanager
 def gunicorn(target: str, environ: dict[str, str], workers: int | None,
-             log: Path) -> Iterator[None]:
+             log: Path) -> Iterator[subprocess.Popen[bytes]]:
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
     if workers:
         command += ["--workers", str(workers)]
@@ -258,7 +258,7 @@ def gunicorn(target: str, environ: dict[str, str], workers: int | None,
         server = subprocess.Popen(command, cwd=ROOT, env=environ, stdout=output, stderr=output)
         try:
             wait_for_port(int(environ["PORT"]), server, log)
-            yield
+            yield server
         finally:
             # A graceful stop: workers store what the call log still holds.
             server.send_signal(signal.SIGTERM)

@@ -34,13 +34,12 @@ def client_sender(app: Flask) -> Callable[..., tuple[int, str, bytes]]:
 def test_every_bench_caller_hears_saved_and_is_stored(make_app: Callable[..., Flask]) -> None:
     app = make_app(PUBLIC_BASE_URL=PUBLIC_BASE_URL)
 
-    acknowledged, failed, _ = run_calls(client_sender(app), AUTH_TOKEN, calls=6,
-                                        concurrency=1)
+    burst = run_calls(client_sender(app), AUTH_TOKEN, calls=6, concurrency=1)
 
-    assert (acknowledged, failed) == (6, 0)
+    assert (burst.failed, burst.acknowledged) == (0, 6)
     with app.app_context():
         stored = db.session.scalars(sa.select(CallbackRequest)).all()
-    assert len(stored) == 6
+    assert {request.reference for request in stored} == set(burst.references)
     assert all(request.recording_sid for request in stored)
 
 

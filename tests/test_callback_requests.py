@@ -12,6 +12,7 @@ from click.testing import Result
 from flask import Flask
 
 from ivr.callbacks.book import apply
+from ivr.callbacks.store import find_by_reference
 from ivr.extensions import db
 from ivr.models import CallbackDraft, CallbackRequest
 from ivr.simulator import Heard, Phone
@@ -287,6 +288,55 @@ def test_a_database_that_fails_during_the_save_loses_nothing(
     assert request.reference == told
     assert number_of(app, request) == UKRAINIAN_CALLER
     assert book.spool.waiting() == 0
+
+
+def test_a_caller_told_a_number_from_the_spool_is_found_by_it_when_it_renews_an_open_request(
+        app: Flask, phone: Dial) -> None:
+    first, _ = to_callback_request(phone)
+    first.press("1")
+    answer_the_questions(first)
+    told_first = digits_heard(first.record(seconds=3), "callback_saved", "callback_saved_end")
+    second, _ = to_callback_request(phone)
+    second.press("1")
+    answer_the_questions(second)
+    break_table(app)
+
+    heard = second.record(seconds=5)
+
+    told_second = digits_heard(heard, "callback_saved", "callback_saved_end")
+    mend_table(app)
+    hotline_of(app).book.replay()
+    [request] = stored_requests(app)
+    assert request.attempts == 2
+    with app.app_context():
+        connection = db.session.connection()
+        for told in (told_first, told_second):
+            found = find_by_reference(connection, told)
+            assert found is not None and found.id == request.id
+
+
+def test_a_call_stored_as_abandoned_before_its_save_arrives_from_the_spool_gets_its_answers(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    call.press("1")  # the number is known: a draft is kept
+    break_table(app)
+    answer_the_questions(call, identify="1", window="2")
+    told = digits_heard(call.record(seconds=5), "callback_saved", "callback_saved_end")
+    mend_table(app)
+    book = hotline_of(app).book
+    # Another instance, whose database came back first, heard the call end and kept the draft.
+    with app.app_context(), db.engine.begin() as connection:
+        apply(connection, book.vault, {"op": "abandon", "call_sid": call.call_sid,
+                                       "at": "2026-11-25T12:00:00+00:00"})
+    assert [request.reason for request in stored_requests(app)] == ["abandoned"]
+
+    book.replay()
+
+    [request] = stored_requests(app)
+    assert (request.reason, request.may_identify, request.safe_window) == ("chosen", True, "day")
+    with app.app_context():
+        found = find_by_reference(db.session.connection(), told)
+    assert found is not None and found.id == request.id
 
 
 def test_a_spool_replay_interrupted_midway_is_finished_exactly_once(

@@ -32,7 +32,8 @@ SWEEP_EVERY = 12  # replay rounds: about a minute
 def apply(connection: Connection, vault: PhoneVault, operation: Operation) -> Any:
     kind = operation["op"]
     if kind == "save":
-        return store.save(connection, vault, NewRequest.from_json(operation["request"]))
+        return store.save(connection, vault, NewRequest.from_json(operation["request"]),
+                          told=operation.get("told"))
     if kind == "draft":
         return store.keep_draft(connection, vault, NewRequest.from_json(operation["request"]))
     if kind == "drop_draft":
@@ -103,7 +104,10 @@ class CallbackBook:
 
     def _perform(self, operation: Operation) -> Any:
         self.start_replayer()
-        for attempt in (1, 2):
+        # While earlier operations wait in the spool, later ones wait behind them: a call's
+        # steps must reach the database in the order they happened.
+        attempts = () if self.spool.holds_any() else (1, 2)
+        for attempt in attempts:
             try:
                 with self.engine.begin() as connection:
                     return apply(connection, self.vault, operation)
@@ -116,6 +120,10 @@ class CallbackBook:
                 log.error("database unavailable: callback operation spooled",
                           extra={"operation": operation["op"], "error": type(error).__name__})
                 break
+        if operation["op"] == "save":
+            # From the spool the caller hears the request's own number; the replay keeps it
+            # with the call, even when the request renews an older one.
+            operation = {**operation, "told": operation["request"]["reference"]}
         try:
             self.spool.append(operation)
         except OSError as error:

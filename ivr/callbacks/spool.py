@@ -49,6 +49,16 @@ class Spool:
             if created:
                 self._sync_directory()
 
+    def holds_any(self) -> bool:
+        """Whether anything waits to be replayed; cheap (no file is read)."""
+        try:
+            if self.log_path.stat().st_size:
+                return True
+        except FileNotFoundError:
+            if not self.directory.exists():
+                return False
+        return any(True for _ in self.directory.glob("replaying-*.log"))
+
     def waiting(self) -> int:
         """How many operations wait to be replayed."""
         return sum(len(path.read_bytes().splitlines()) for path in self._files())

@@ -56,30 +56,74 @@ def new_reference() -> str:
     return f"{secrets.randbelow(900_000) + 100_000}"
 
 
-def save(connection: Connection, vault: PhoneVault, request: NewRequest) -> str:
+def save(connection: Connection, vault: PhoneVault, request: NewRequest,
+         told: str | None = None) -> str:
     """Store the request and return the request number the caller should hear.
 
-    A retry of the same call returns what the first attempt stored. A number that already has
-    an open request renews that one (newest answers and message, one more attempt).
+    `told`: the number the caller already heard, for a request replayed from the spool. A
+    retry of the same call returns what the first attempt stored. A number that already has an
+    open request renews that one (newest answers and message, one more attempt).
     """
-    done = _saved(connection, request.call_sid)
-    if done is not None:
-        return done
+    automatic = request.reason == "abandoned"  # made for a caller who hung up: nobody is told
+    stored = _stored_call(connection, request.call_sid)
+    if stored is not None:
+        if stored.told is not None or automatic:
+            return str(stored.told or stored.reference)
+        # The call was stored as abandoned before its own save arrived from the spool: the
+        # caller did finish, so their answers and the number they heard count.
+        _complete(connection, stored.request_id, request)
+        completed = told or str(stored.reference)
+        connection.execute(sa.update(CallbackCall).where(
+            CallbackCall.call_sid == request.call_sid).values(reference=completed))
+        _attach_known_recording(connection, request.call_sid)
+        return completed
     request_id, reference = _upsert_request(connection, vault, request)
+    heard = None if automatic else told or reference
     connection.execute(upsert(connection, CallbackCall.__table__).values(
-        call_sid=request.call_sid, request_id=request_id, at=request.at))
+        call_sid=request.call_sid, request_id=request_id, at=request.at, reference=heard))
     connection.execute(sa.delete(CallbackDraft).where(CallbackDraft.call_sid == request.call_sid))
     _attach_known_recording(connection, request.call_sid)
-    return reference
+    return heard or reference
+
+
+def _stored_call(connection: Connection, call_sid: str) -> sa.Row[int, str | None, str] | None:
+    """The request this call made or renewed, and the number its caller heard, if stored."""
+    return connection.execute(
+        sa.select(CallbackCall.request_id, CallbackCall.reference.label("told"),
+                  CallbackRequest.reference)
+        .join(CallbackRequest, CallbackCall.request_id == CallbackRequest.id)
+        .where(CallbackCall.call_sid == call_sid)).one_or_none()
 
 
 def _saved(connection: Connection, call_sid: str) -> str | None:
     """The request number stored for this call, if its request is stored already."""
-    reference = connection.execute(
-        sa.select(CallbackRequest.reference).join(
-            CallbackCall, CallbackCall.request_id == CallbackRequest.id)
-        .where(CallbackCall.call_sid == call_sid)).scalar()
-    return None if reference is None else str(reference)
+    stored = _stored_call(connection, call_sid)
+    return None if stored is None else str(stored.told or stored.reference)
+
+
+def _complete(connection: Connection, request_id: int, request: NewRequest) -> None:
+    """A request first stored as abandoned gets the answers its caller did give."""
+    made_by_this_call = CallbackRequest.first_call_sid == request.call_sid
+    connection.execute(sa.update(CallbackRequest).where(CallbackRequest.id == request_id).values(
+        number_confirmed=CallbackRequest.number_confirmed | request.confirmed,
+        may_identify=request.may_identify,
+        safe_window=sa.func.coalesce(request.safe_window, CallbackRequest.safe_window),
+        reason=sa.case((made_by_this_call, request.reason), else_=CallbackRequest.reason),
+        priority=sa.case((made_by_this_call, PRIORITY[request.reason]),
+                         else_=CallbackRequest.priority),
+    ))
+
+
+def find_by_reference(connection: Connection, reference: str) -> CallbackRequest | None:
+    """The request a caller quotes: its own number, or one a caller was told on a call."""
+    request_id = connection.scalar(
+        sa.select(CallbackRequest.id).where(CallbackRequest.reference == reference)
+        .union(sa.select(CallbackCall.request_id).where(CallbackCall.reference == reference))
+        .limit(1))
+    if request_id is None:
+        return None
+    with Session(bind=connection) as session:
+        return session.get(CallbackRequest, request_id)
 
 
 def _upsert_request(connection: Connection, vault: PhoneVault,

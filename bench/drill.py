@@ -1,0 +1,401 @@
+"""`make drill`: faults, played against gunicorn as in production on PostgreSQL, each ending
+with a line `lost: N, duplicated: M` about the callback requests callers heard as saved.
+
+- kill: a gunicorn worker is killed with SIGKILL in the middle of a burst of calls; a call
+  whose request died with it goes on through Twilio's fallback URL, as Twilio would.
+- outage: the database is unreachable for 30 s during a burst (a TCP proxy of the drill's own
+  between the app and PostgreSQL is stopped, then started again); callers still hear valid
+  TwiML, requests wait in the spool and arrive once the database is back.
+- retries: every webhook and callback sent twice (with Twilio's idempotency token), status
+  callbacks out of order; the stored state must equal that of one clean delivery.
+- instances: two instances on different ports share one PostgreSQL database, and each webhook
+  of a call goes to either at random; the calls must behave exactly as on one instance.
+
+    python -m bench.drill [kill] [outage] [retries] [instances] [--calls 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from bench.calls import (
+    Burst,
+    Timings,
+    distinct_callers,
+    http_sender,
+    leave_a_callback_request,
+    run_calls,
+)
+from bench.webhooks import (
+    BIN,
+    PUBLIC_BASE_URL,
+    ROOT,
+    app_environment,
+    database_url,
+    free_port,
+    gunicorn,
+)
+from ivr.phones import PhoneVault
+from ivr.simulator import Phone, Send
+
+FALLBACK = "/voice/fallback"
+OUTAGE_SECONDS = 30.0
+SPOOL_DRAIN_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Instance:
+    url: str
+    environ: dict[str, str]
+    vault: PhoneVault
+
+
+@contextmanager
+def database(work: Path) -> Iterator[str]:
+    with database_url("postgresql", work) as url:
+        yield url
+
+
+def prepare(url: str, work: Path, token: str, name: str = "app") -> dict[str, str]:
+    port = free_port()
+    environ = {**app_environment(url, token, port), "SPOOL_DIR": str(work / f"spool-{name}")}
+    subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
+                   capture_output=True)
+    return environ
+
+
+def vault_of(environ: dict[str, str]) -> PhoneVault:
+    return PhoneVault((environ["PHONE_ENCRYPTION_KEYS"],), environ["PHONE_HASH_KEY"])
+
+
+def engine_for(url: str) -> sa.Engine:
+    return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+
+
+def verdict(url: str, burst: Burst) -> tuple[int, int]:
+    """Print and return (lost, duplicated): a request heard as saved but not stored, and a
+    caller stored more than once."""
+    heard = Counter(reference for reference in burst.references if reference is not None)
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(sa.text(
+                "SELECT reference, number_hash FROM callback_requests")).all()
+            # A number told from the spool stays with its call, should it renew an older one.
+            told = set(connection.scalars(sa.text(
+                "SELECT reference FROM callback_calls WHERE reference IS NOT NULL")))
+    finally:
+        engine.dispose()
+    stored = {row.reference for row in rows} | told
+    lost = sum(count for reference, count in heard.items() if reference not in stored)
+    if lost:
+        missing = sorted(reference for reference in heard if reference not in stored)
+        print(f"  not stored: {', '.join(missing[:20])}")
+    duplicated = len(rows) - len({row.number_hash for row in rows})
+    print(f"  calls: {len(burst.references)}, told saved: {sum(heard.values())}, stored: "
+          f"{len(rows)}, steps through the fallback URL: {burst.fallbacks}, calls that heard an "
+          f"error: {burst.failed}")
+    print(f"  lost: {lost}, duplicated: {duplicated}")
+    return lost, duplicated
+
+
+def wait_for_spool(spool: Path) -> int:
+    """Wait until the instance has replayed its spool; how many operations still wait."""
+    deadline = time.monotonic() + SPOOL_DRAIN_SECONDS
+    while True:
+        waiting = sum(len(path.read_bytes().splitlines())
+                      for path in [*spool.glob("replaying-*.log"), spool / "spool.log"]
+                      if path.exists())
+        if waiting == 0 or time.monotonic() > deadline:
+            rejected = spool / "rejected.log"
+            if rejected.exists():
+                print(f"  spool set aside {len(rejected.read_bytes().splitlines())} "
+                      "operation(s) the database refused (rejected.log)")
+            return waiting
+        time.sleep(0.5)
+
+
+def workers_of(master: int) -> list[int]:
+    children = Path(f"/proc/{master}/task/{master}/children")
+    return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+
+# --- the drills ---------------------------------------------------------------------------
+
+
+def drill_kill(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\nkill: SIGKILL a gunicorn worker in the middle of a burst")
+    token = secrets.token_urlsafe(24)
+    with database(work) as url:
+        environ = prepare(url, work, token)
+        port = int(environ["PORT"])
+        with gunicorn("wsgi:app", environ, None, work / "kill.log") as master:
+            result: list[Burst] = []
+            burst = threading.Thread(target=lambda: result.append(run_calls(
+                http_sender(port, Timings()), token, options.calls, 20, FALLBACK)))
+            burst.start()
+            killed = 0
+            for _ in range(3):
+                time.sleep(0.7)
+                victims = workers_of(master.pid)
+                if victims and burst.is_alive():
+                    victim = random.choice(victims)
+                    subprocess.run(["kill", "-KILL", str(victim)], check=False)
+                    killed += 1
+            burst.join()
+        print(f"  workers killed: {killed}")
+        left = wait_for_spool(Path(environ["SPOOL_DIR"]))
+        if left:
+            print(f"  spool still holds {left} operation(s)")
+        return verdict(url, result[0])
+
+
+class TcpProxy:
+    """A TCP proxy the drill can stop (connections refused, open ones cut) and start again."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.port = free_port()
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(128)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for connection in self._open:
+                with suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+                connection.close()
+            self._open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # stopped
+            try:
+                upstream = socket.create_connection(self.target, timeout=3)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+
+
+def drill_outage(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print(f"\noutage: the database unreachable for {options.outage:.0f} s during calls")
+    token = secrets.token_urlsafe(24)
+    with database(work) as url:
+        proxy = TcpProxy(("127.0.0.1", 5432))
+        proxy.start()
+        proxied = url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+        environ = prepare(proxied, work, token)
+        port = int(environ["PORT"])
+        bursts: list[Burst] = []
+        stop = threading.Event()
+
+        def callers() -> None:
+            while not stop.is_set():
+                bursts.append(run_calls(http_sender(port, Timings()), token, 40, 10, FALLBACK))
+
+        with gunicorn("wsgi:app", environ, None, work / "outage.log"):
+            burst = threading.Thread(target=callers)
+            burst.start()
+            time.sleep(2)
+            proxy.stop()
+            before = len(bursts)
+            time.sleep(options.outage)
+            during = sum(burst.acknowledged for burst in bursts[before:])
+            proxy.start()
+            time.sleep(3)
+            stop.set()
+            burst.join()
+            print(f"  callers told saved while the database was away: {during} or more")
+            left = wait_for_spool(Path(environ["SPOOL_DIR"]))
+        proxy.stop()
+        if left:
+            print(f"  spool still holds {left} operation(s)")
+        return verdict(url, Burst([ref for burst in bursts for ref in burst.references],
+                                  sum(burst.failed for burst in bursts),
+                                  sum(burst.fallbacks for burst in bursts),
+                                  sum(burst.seconds for burst in bursts)))
+
+
+def twice(send: Send) -> Send:
+    """Every request delivered twice with the same idempotency token, as Twilio retries."""
+
+    def deliver(method: str, url: str, params: dict[str, str],
+                headers: dict[str, str]) -> tuple[int, str, bytes]:
+        headers = {**headers, "I-Twilio-Idempotency-Token": uuid.uuid4().hex}
+        send(method, url, params, headers)
+        return send(method, url, params, headers)
+
+    return deliver
+
+
+def play_calls(send: Send, token: str, callers: list[str], shuffled_statuses: bool
+               ) -> list[str | None]:
+    """The same callers making the same choices; status callbacks in order, or shuffled."""
+    references = []
+    for index, caller in enumerate(callers):
+        phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL, caller=caller,
+                      account_sid="AC" + "1" * 32, call_sid=f"CA{index:032x}")
+        references.append(leave_a_callback_request(phone, random.Random(index), hang_up=False))
+        reports = [("ringing", "0"), ("in-progress", "1"), ("completed", "2")]
+        if shuffled_statuses:
+            random.Random(-index).shuffle(reports)
+        for status, sequence in reports:
+            phone.status_callback(status, SequenceNumber=sequence, CallDuration="61")
+    return references
+
+
+def stored_state(url: str, vault: PhoneVault) -> dict[str, object]:
+    """What a clean delivery and a noisy one must agree on, keyed by the caller's number."""
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            requests = connection.execute(sa.text(
+                "SELECT number, language, reason, status, attempts, may_identify, safe_window, "
+                "number_confirmed, recording_duration, recording_sid IS NOT NULL AS message "
+                "FROM callback_requests")).all()
+            calls = connection.execute(sa.text(
+                "SELECT c.call_sid, c.status, c.duration_seconds, c.language, "
+                "(SELECT count(*) FROM call_events e WHERE e.call_sid = c.call_sid) AS events "
+                "FROM calls c")).all()
+    finally:
+        engine.dispose()
+    state: dict[str, object] = {}
+    for row in requests:
+        key = f"request {vault.decrypt(row.number)}"
+        state[key] = (*row[1:],) if key not in state else "DUPLICATE"
+    for row in calls:
+        state[f"call {row.call_sid}"] = (*row[1:],)
+    return state
+
+
+def drill_retries(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\nretries: every webhook and callback twice, status callbacks out of order")
+    token = secrets.token_urlsafe(24)
+    callers = distinct_callers(min(options.calls, 100))
+    states = []
+    for noisy in (False, True):
+        with database_url("postgresql", work) as url:
+            environ = prepare(url, work, token, name=f"retries-{noisy}")
+            port = int(environ["PORT"])
+            send = http_sender(port, Timings())
+            with gunicorn("wsgi:app", environ, None, work / f"retries-{noisy}.log"):
+                references = play_calls(twice(send) if noisy else send, token, callers, noisy)
+            states.append(stored_state(url, vault_of(environ)))
+            print(f"  {'twice, out of order' if noisy else 'once, in order':<20}: "
+                  f"{sum(1 for reference in references if reference)} told saved, "
+                  f"{sum(1 for key in states[-1] if key.startswith('request'))} stored")
+    clean, noisy_state = states
+    lost = sum(1 for key in clean if key not in noisy_state or noisy_state[key] != clean[key])
+    duplicated = sum(1 for key, value in noisy_state.items()
+                     if key not in clean or value == "DUPLICATE")
+    for key in sorted(set(clean) | set(noisy_state)):
+        if clean.get(key) != noisy_state.get(key):
+            print(f"  differs: {key.split()[0]}: {clean.get(key)} != {noisy_state.get(key)}")
+    print(f"  lost: {lost}, duplicated: {duplicated}")
+    return lost, duplicated
+
+
+def either(sends: list[Send]) -> Send:
+    def deliver(method: str, url: str, params: dict[str, str],
+                headers: dict[str, str]) -> tuple[int, str, bytes]:
+        return random.choice(sends)(method, url, params, headers)
+
+    return deliver
+
+
+def drill_instances(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\ninstances: two instances on one PostgreSQL, each webhook to either at random")
+    token = secrets.token_urlsafe(24)
+    with database(work) as url:
+        first = prepare(url, work, token, name="first")
+        second = {**prepare(url, work, token, name="second"),
+                  "PHONE_ENCRYPTION_KEYS": first["PHONE_ENCRYPTION_KEYS"],
+                  "PHONE_HASH_KEY": first["PHONE_HASH_KEY"],
+                  "SECRET_KEY": first["SECRET_KEY"]}
+        sends = [http_sender(int(environ["PORT"]), Timings()) for environ in (first, second)]
+        with gunicorn("wsgi:app", first, 2, work / "first.log"), \
+                gunicorn("wsgi:app", second, 2, work / "second.log"):
+            burst = run_calls(either(sends), token, options.calls, 20)
+        print(f"  {options.calls} calls in {burst.seconds:.1f} s")
+        return verdict(url, burst)
+
+
+DRILLS: dict[str, Callable[[argparse.Namespace, Path], tuple[int, int]]] = {
+    "kill": drill_kill, "outage": drill_outage, "retries": drill_retries,
+    "instances": drill_instances,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("drills", nargs="*", metavar="DRILL",
+                        help=f"some of: {', '.join(DRILLS)} (default: all)")
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--outage", type=float, default=OUTAGE_SECONDS,
+                        help="seconds the database is away in the outage drill")
+    options = parser.parse_args()
+    unknown = [name for name in options.drills if name not in DRILLS]
+    if unknown:
+        parser.error(f"no drill called {', '.join(unknown)}; choose from {', '.join(DRILLS)}")
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="ivr-drill-") as scratch:
+        for name in options.drills or list(DRILLS):
+            work = Path(scratch) / name
+            work.mkdir()
+            lost, duplicated = DRILLS[name](options, work)
+            if lost or duplicated:
+                failures.append(name)
+    if failures:
+        sys.exit(f"drill: requests lost or duplicated in: {', '.join(failures)}")
+
+
+if __name__ == "__main__":
+    main()
