@@ -17,7 +17,9 @@ with a line `lost: N, duplicated: M` about the callback requests callers heard a
 from __future__ import annotations
 
 import argparse
+import http.client
 import random
+import re
 import secrets
 import socket
 import subprocess
@@ -31,6 +33,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
@@ -350,6 +353,99 @@ def either(sends: list[Send]) -> Send:
     return deliver
 
 
+class OperatorBrowser:
+    """An operator on the page of one instance: a cookie and the form's CSRF token."""
+
+    CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookie = ""
+
+    def open(self, method: str, path: str, form: dict[str, str] | None = None
+             ) -> tuple[int, str, str]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            page = response.read().decode("utf-8", errors="replace")
+        finally:
+            connection.close()
+        for name, value in response.getheaders():
+            if name.lower() == "set-cookie":
+                self.cookie = value.split(";", 1)[0]  # the session cookie (Secure: sent back
+                # by hand, since the drill speaks plain HTTP to the instance)
+        return response.status, response.getheader("Location", ""), page
+
+    def token(self, path: str) -> str:
+        _, _, page = self.open("GET", path)
+        match = self.CSRF.search(page)
+        if match is None:
+            raise RuntimeError(f"no form on {path}")
+        return match.group(1)
+
+    def sign_in(self, login: str, password: str) -> None:
+        token = self.token("/operators/login")
+        status, _, _ = self.open("POST", "/operators/login", {
+            "login": login, "password": password, "csrf_token": token})
+        if status != 302:
+            raise RuntimeError(f"{login} could not sign in ({status})")
+
+    def claim(self, request_id: int, token: str) -> bool:
+        """True if this operator was told the request is theirs."""
+        status, location, _ = self.open("POST", f"/operators/requests/{request_id}/claim",
+                                        {"csrf_token": token})
+        return status == 302 and location.endswith(f"/operators/requests/{request_id}")
+
+
+def claims_stay_exclusive(url: str, environs: list[dict[str, str]]) -> int:
+    """Two operators, each on their own instance, claim every open request at the same moment;
+    returns how many requests both were told are theirs (or neither)."""
+    password = secrets.token_urlsafe(16)
+    browsers = []
+    for index, environ in enumerate(environs):
+        login = f"drill-operator-{index}"
+        subprocess.run([str(BIN / "ivr"), "operators", "add", login, "--name", login,
+                        "--phone", "+380501112233", "--languages", "ru,uk,en"],
+                       env=environ, cwd=ROOT, input=password + "\n", text=True, check=True,
+                       capture_output=True)
+        browser = OperatorBrowser(int(environ["PORT"]))
+        browser.sign_in(login, password)
+        browsers.append(browser)
+    engine = engine_for(url)
+    try:
+        with engine.connect() as connection:
+            requests = list(connection.scalars(sa.text(
+                "SELECT id FROM callback_requests WHERE status = 'open' ORDER BY id")))
+    finally:
+        engine.dispose()
+    tokens = [browser.token("/operators/") for browser in browsers]
+    start = threading.Barrier(len(browsers))
+    won: list[set[int]] = [set() for _ in browsers]
+
+    def claim_all(index: int) -> None:
+        start.wait()
+        for request_id in requests:
+            if browsers[index].claim(request_id, tokens[index]):
+                won[index].add(request_id)
+
+    threads = [threading.Thread(target=claim_all, args=(index,)) for index in range(len(browsers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    not_exclusive = sum(1 for request_id in requests
+                        if sum(request_id in mine for mine in won) != 1)
+    print(f"  claims: {len(requests)} requests claimed at once from both instances: "
+          f"{[len(mine) for mine in won]} won, {not_exclusive} held by both or neither")
+    return not_exclusive
+
+
 def drill_instances(options: argparse.Namespace, work: Path) -> tuple[int, int]:
     print("\ninstances: two instances on one PostgreSQL, each webhook to either at random")
     token = secrets.token_urlsafe(24)
@@ -363,8 +459,12 @@ def drill_instances(options: argparse.Namespace, work: Path) -> tuple[int, int]:
         with gunicorn("wsgi:app", first, 2, work / "first.log"), \
                 gunicorn("wsgi:app", second, 2, work / "second.log"):
             burst = run_calls(either(sends), token, options.calls, 20)
-        print(f"  {options.calls} calls in {burst.seconds:.1f} s")
-        return verdict(url, burst)
+            print(f"  {options.calls} calls in {burst.seconds:.1f} s")
+            shared = claims_stay_exclusive(url, [first, second])
+        lost, duplicated = verdict(url, burst)
+        if shared:
+            print(f"  claims not exclusive: {shared}")
+        return lost, duplicated + shared
 
 
 DRILLS: dict[str, Callable[[argparse.Namespace, Path], tuple[int, int]]] = {
