@@ -1,0 +1,95 @@
+"""Whatever is typed or forged into the operators' page (huge values, control characters,
+markup, SQL, numbers in every spelling, ids guessed in URLs), a person gets a readable page or
+a redirect, never a 500, and nothing typed comes back as markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ivr.simulator import Phone
+from tests.page_support import add_people, request_by_call, requests_in, sign_in, without_csrf
+
+INJECTED = "<script>injected()</script>"
+hostile_text = st.one_of(
+    st.text(max_size=300),
+    st.sampled_from([
+        "", " ", INJECTED, "<b>bold</b>", "'; DROP TABLE audit_log; --", "\x00\x07\r\n",
+        "+380501234567", "8 (916) 123-45-67", "x" * 5000, "../../etc/passwd", "%00", "on",
+        "off", "reached", "no_answer", "supervisor", "ru", "en", "-1", "99999999999999999999",
+    ]),
+)
+FORMS: list[tuple[str, tuple[str, ...]]] = [
+    ("/operators/requests/{id}/notes", ("notes",)),
+    ("/operators/requests/{id}/outcome", ("outcome",)),
+    ("/operators/requests/{id}/claim", ()),
+    ("/operators/requests/{id}/reveal", ()),
+    ("/operators/requests/{id}/release", ()),
+    ("/operators/language", ("page_language", "next")),
+    ("/operators/team", ("login", "name", "phone", "role", "password")),
+    ("/operators/team/{login}/active", ("on",)),
+    ("/operators/team/{login}/password", ("password",)),
+    ("/operators/duty/{login}", ("on",)),
+    ("/operators/surge/{language}", ("on",)),
+]
+PAGES = ["/operators/", "/operators/queue/rows", "/operators/requests/{id}",
+         "/operators/requests/{id}/progress", "/operators/figures", "/operators/audit",
+         "/operators/team", "/operators/export.csv"]
+QUERY_NAMES = ["language", "status", "reason", "page", "next"]
+
+
+@pytest.fixture
+def signed_in(app: Flask, phone: Callable[..., Phone]) -> tuple[FlaskClient, int]:
+    without_csrf(app)
+    add_people(app, "sofia")
+    request_by_call(phone, message=None)
+    [request] = requests_in(app)
+    return sign_in(app, "sofia"), request.id
+
+
+def readable(status: int, body: str) -> None:
+    assert status in (200, 302, 303, 400, 403, 404, 405, 409, 413, 429), body[:300]
+    assert "Traceback" not in body
+    assert INJECTED not in body
+
+
+ids = st.one_of(st.just("{id}"), st.integers(-5, 10**12).map(str))
+names = st.one_of(hostile_text.filter(lambda text: "/" not in text and "?" not in text
+                                      and "#" not in text and text.strip()),
+                  st.sampled_from(["sofia", "nobody", "ru", "de"]))
+
+
+@settings(max_examples=120, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), request_id=ids, name=names)
+def test_hostile_forms_never_crash_the_page_or_inject(
+        signed_in: tuple[FlaskClient, int], data: st.DataObject, request_id: str,
+        name: str) -> None:
+    client, real_id = signed_in
+    path, fields = data.draw(st.sampled_from(FORMS))
+    form = {field: data.draw(hostile_text) for field in fields}
+    url = path.format(id=request_id.format(id=real_id), login=name, language=name)
+
+    response = client.post(url, data=form)
+
+    readable(response.status_code, response.get_data(as_text=True))
+
+
+@settings(max_examples=80, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data(), request_id=ids,
+       query=st.dictionaries(st.sampled_from(QUERY_NAMES), hostile_text, max_size=4))
+def test_hostile_pages_and_filters_never_crash_or_inject(
+        signed_in: tuple[FlaskClient, int], data: st.DataObject, request_id: str,
+        query: dict[str, str]) -> None:
+    client, real_id = signed_in
+    path = data.draw(st.sampled_from(PAGES)).format(id=request_id.format(id=real_id))
+
+    response = client.get(path, query_string=query)
+
+    readable(response.status_code, response.get_data(as_text=True))
