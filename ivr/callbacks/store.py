@@ -11,11 +11,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr import phones
-from ivr.database import upsert
 from ivr.models import CallbackCall, CallbackDraft, CallbackRequest, Recording
 from ivr.phones import PhoneVault
 
@@ -56,6 +56,73 @@ def new_reference() -> str:
     return f"{secrets.randbelow(900_000) + 100_000}"
 
 
+class _Statements:
+    """This module's statements for one kind of database, built once with bind parameters:
+    on the webhooks of a callback request, building them cost more than running them."""
+
+    def __init__(self, dialect: str) -> None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        call_sid = sa.bindparam("call_sid", type_=sa.String())
+        self.stored_call = (
+            sa.select(CallbackCall.request_id, CallbackCall.reference.label("told"),
+                      CallbackRequest.reference)
+            .join(CallbackRequest, CallbackCall.request_id == CallbackRequest.id)
+            .where(CallbackCall.call_sid == call_sid))
+        drafts = CallbackDraft.__table__
+        fields = [column.name for column in drafts.columns]
+        # One statement: no draft for a call whose request is stored (a late replay).
+        draft = insert(CallbackDraft).from_select(fields, sa.select(
+            *[sa.bindparam(name, type_=drafts.c[name].type) for name in fields]).where(
+            ~sa.exists().where(CallbackCall.call_sid == call_sid)))
+        self.keep_draft = draft.on_conflict_do_update(index_elements=["call_sid"], set_={
+            name: draft.excluded[name] for name in fields if name not in ("call_sid",
+                                                                         "started_at")})
+        self.drop_draft = sa.delete(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
+        self.draft = sa.select(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
+        requests = CallbackRequest.__table__
+        new = insert(CallbackRequest)
+        least = sa.func.min if dialect == "sqlite" else sa.func.least
+        self.upsert_request = new.on_conflict_do_update(
+            index_elements=["number_hash"],
+            index_where=sa.text("status = 'open'"),
+            set_={
+                "attempts": requests.c.attempts + 1,
+                "last_call_sid": new.excluded.last_call_sid,
+                "updated_at": new.excluded.updated_at,
+                "language": new.excluded.language,
+                "number_confirmed": requests.c.number_confirmed | new.excluded.number_confirmed,
+                "may_identify": new.excluded.may_identify,
+                "safe_window": sa.func.coalesce(new.excluded.safe_window,
+                                                requests.c.safe_window),
+                "priority": least(requests.c.priority, new.excluded.priority),
+            },
+        ).returning(requests.c.id, requests.c.reference)
+        self.link_call = insert(CallbackCall)
+        self.recording = insert(Recording).on_conflict_do_nothing(
+            index_elements=["recording_sid"])
+        self.known_recording = (
+            sa.select(Recording.recording_sid, Recording.duration_seconds)
+            .where(Recording.call_sid == call_sid, Recording.status == "completed")
+            .order_by(Recording.at.desc()).limit(1))
+        # The newest message wins: only the request's latest call may set it.
+        self.attach = (sa.update(CallbackRequest)
+                       .where(CallbackRequest.last_call_sid == call_sid,
+                              CallbackRequest.status == "open")
+                       .values(recording_sid=sa.bindparam("recording_sid"),
+                               recording_duration=sa.bindparam("duration")))
+
+
+_STATEMENTS: dict[str, _Statements] = {}
+
+
+def _statements(connection: Connection) -> _Statements:
+    dialect = connection.dialect.name
+    statements = _STATEMENTS.get(dialect)
+    if statements is None:
+        statements = _STATEMENTS[dialect] = _Statements(dialect)
+    return statements
+
+
 def save(connection: Connection, vault: PhoneVault, request: NewRequest,
          told: str | None = None) -> str:
     """Store the request and return the request number the caller should hear.
@@ -79,20 +146,20 @@ def save(connection: Connection, vault: PhoneVault, request: NewRequest,
         return completed
     request_id, reference = _upsert_request(connection, vault, request)
     heard = None if automatic else told or reference
-    connection.execute(upsert(connection, CallbackCall.__table__).values(
-        call_sid=request.call_sid, request_id=request_id, at=request.at, reference=heard))
-    connection.execute(sa.delete(CallbackDraft).where(CallbackDraft.call_sid == request.call_sid))
+    statements = _statements(connection)
+    connection.execute(statements.link_call, {
+        "call_sid": request.call_sid, "request_id": request_id, "at": request.at,
+        "reference": heard})
+    connection.execute(statements.drop_draft, {"call_sid": request.call_sid})
     _attach_known_recording(connection, request.call_sid)
     return heard or reference
 
 
 def _stored_call(connection: Connection, call_sid: str) -> sa.Row[int, str | None, str] | None:
     """The request this call made or renewed, and the number its caller heard, if stored."""
-    return connection.execute(
-        sa.select(CallbackCall.request_id, CallbackCall.reference.label("told"),
-                  CallbackRequest.reference)
-        .join(CallbackRequest, CallbackCall.request_id == CallbackRequest.id)
-        .where(CallbackCall.call_sid == call_sid)).one_or_none()
+    row: sa.Row[int, str | None, str] | None = connection.execute(
+        _statements(connection).stored_call, {"call_sid": call_sid}).one_or_none()
+    return row
 
 
 def _saved(connection: Connection, call_sid: str) -> str | None:
@@ -128,8 +195,7 @@ def find_by_reference(connection: Connection, reference: str) -> CallbackRequest
 
 def _upsert_request(connection: Connection, vault: PhoneVault,
                     request: NewRequest) -> tuple[int, str]:
-    table = CallbackRequest.__table__
-    values = {
+    row = connection.execute(_statements(connection).upsert_request, {
         "reference": request.reference,
         "number": vault.encrypt(request.number),
         "number_hash": vault.digest(request.number),
@@ -147,51 +213,31 @@ def _upsert_request(connection: Connection, vault: PhoneVault,
         "attempts": 1,
         "created_at": request.at,
         "updated_at": request.at,
-    }
-    insert = upsert(connection, table).values(**values)
-    statement = insert.on_conflict_do_update(
-        index_elements=["number_hash"],
-        index_where=sa.text("status = 'open'"),
-        set_={
-            "attempts": table.c.attempts + 1,
-            "last_call_sid": insert.excluded.last_call_sid,
-            "updated_at": insert.excluded.updated_at,
-            "language": insert.excluded.language,
-            "number_confirmed": table.c.number_confirmed | insert.excluded.number_confirmed,
-            "may_identify": insert.excluded.may_identify,
-            "safe_window": sa.func.coalesce(insert.excluded.safe_window, table.c.safe_window),
-            "priority": sa.func.min(table.c.priority, insert.excluded.priority)
-            if connection.dialect.name == "sqlite"
-            else sa.func.least(table.c.priority, insert.excluded.priority),
-        },
-    ).returning(table.c.id, table.c.reference)
-    row = connection.execute(statement).one()
+    }).one()
     return int(row.id), str(row.reference)
 
 
 def keep_draft(connection: Connection, vault: PhoneVault, request: NewRequest) -> None:
-    """The number is known: should the caller hang up now, the request is still made."""
-    if _saved(connection, request.call_sid):
-        return  # a replay from the spool, arriving after the request itself
-    table = CallbackDraft.__table__
-    values = {"number": vault.encrypt(request.number), "number_source": request.source,
-              "number_confirmed": request.confirmed, "language": request.language,
-              "reason": request.reason, "may_identify": request.may_identify,
-              "safe_window": request.safe_window}
-    insert = upsert(connection, table).values(call_sid=request.call_sid,
-                                               started_at=request.at, **values)
-    connection.execute(insert.on_conflict_do_update(index_elements=["call_sid"], set_=values))
+    """The number is known: should the caller hang up now, the request is still made.
+
+    A replay from the spool arriving after the request itself is stored keeps no draft."""
+    connection.execute(_statements(connection).keep_draft, {
+        "call_sid": request.call_sid, "number": vault.encrypt(request.number),
+        "number_source": request.source, "number_confirmed": request.confirmed,
+        "language": request.language, "reason": request.reason,
+        "may_identify": request.may_identify, "safe_window": request.safe_window,
+        "started_at": request.at})
 
 
 def drop_draft(connection: Connection, call_sid: str) -> None:
-    connection.execute(sa.delete(CallbackDraft).where(CallbackDraft.call_sid == call_sid))
+    connection.execute(_statements(connection).drop_draft, {"call_sid": call_sid})
 
 
 def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
             at: datetime) -> str | None:
     """The call ended while its request was being taken: store what we had, as abandoned."""
-    draft = connection.execute(
-        sa.select(CallbackDraft).where(CallbackDraft.call_sid == call_sid)).one_or_none()
+    draft = connection.execute(_statements(connection).draft,
+                               {"call_sid": call_sid}).one_or_none()
     if draft is None:
         return None
     return save(connection, vault, NewRequest(
@@ -204,25 +250,20 @@ def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
 def attach_recording(connection: Connection, recording_sid: str, call_sid: str, status: str,
                      duration: int | None, at: datetime) -> None:
     """Twilio's recording status callback; it may come before or after the request is saved."""
-    connection.execute(upsert(connection, Recording.__table__).values(
-        recording_sid=recording_sid, call_sid=call_sid, status=status,
-        duration_seconds=duration, at=at).on_conflict_do_nothing(index_elements=["recording_sid"]))
+    connection.execute(_statements(connection).recording, {
+        "recording_sid": recording_sid, "call_sid": call_sid, "status": status,
+        "duration_seconds": duration, "at": at})
     _attach_known_recording(connection, call_sid)
 
 
 def _attach_known_recording(connection: Connection, call_sid: str) -> None:
-    recording = connection.execute(
-        sa.select(Recording).where(Recording.call_sid == call_sid,
-                                   Recording.status == "completed")
-        .order_by(Recording.at.desc()).limit(1)).one_or_none()
-    if recording is None:
-        return
-    # The newest message wins: only the request's latest call may set it.
-    connection.execute(sa.update(CallbackRequest).where(
-        CallbackRequest.last_call_sid == call_sid,
-        CallbackRequest.status == "open",
-    ).values(recording_sid=recording.recording_sid,
-             recording_duration=recording.duration_seconds))
+    statements = _statements(connection)
+    recording = connection.execute(statements.known_recording,
+                                   {"call_sid": call_sid}).one_or_none()
+    if recording is not None:
+        connection.execute(statements.attach, {
+            "call_sid": call_sid, "recording_sid": recording.recording_sid,
+            "duration": recording.duration_seconds})
 
 
 def requests_by_urgency(connection: Connection, status: str | None) -> list[CallbackRequest]:

@@ -33,9 +33,11 @@ def begin(hotline: Hotline, call: CallParams, where: Where) -> Plan:
 @voice_webhook
 def answer(hotline: Hotline, call: CallParams, where: Where) -> Plan:
     capture = _capture(hotline)
-    regions = tuple(region for region in (phones.region_of(call.from_number),
-                                          phones.region_of(hotline.settings.hotline_number))
-                    if region)
+    # Only a typed number needs them: a number without its country code is read as the
+    # caller's country's, or the hotline's.
+    regions = () if capture.step != "enter" else tuple(
+        region for region in (phones.region_of(call.from_number),
+                              phones.region_of(hotline.settings.hotline_number)) if region)
     decision = captures.answer(capture, _keys(call), regions, hotline.vault)
     return _carry_out(hotline, call, capture, decision)
 

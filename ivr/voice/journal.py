@@ -20,14 +20,21 @@ from ivr.voice.webhook import CallParams, now
 
 
 def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node: str | None,
-              digits: str | None = None, outcome: str | None = None) -> None:
-    """One webhook of a call: where the caller was, what they pressed, what we decided."""
+              digits: str | None = None, outcome: str | None = None,
+              first: bool = False) -> None:
+    """One webhook of a call: where the caller was, what they pressed, what we decided.
+
+    `first`: the leg's first webhook, which files its numbers (the status callbacks do too);
+    later steps name the leg without them, which spares a parse and two encryptions a step.
+    """
     if call.call_sid is None:
         return  # not a call we can file anything under; the caller is still answered
     at = now()
     # Each step names its call: the steps of one call are written by whichever processes
     # answered them, in any order, and the leg must exist before the language is set on it.
-    entries: list[Entry] = [call_seen(call, at)]
+    entries: list[Entry] = [call_seen(call, at) if first else CallSeen(
+        call.call_sid, call.parent_call_sid, call.direction, None, None,
+        call.status or "in-progress", at)]
     if plan.language is not None:
         entries.append(LanguageChosen(call.call_sid, plan.language))
     entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,

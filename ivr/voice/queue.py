@@ -166,7 +166,7 @@ def operator_answer(hotline: Hotline, call: CallParams, where: Where) -> Plan:
             plan = waiting.no_caller(ring.language if ring else hotline.menu.default_language)
         else:
             plan = waiting.whisper(ring.language, ring.id)
-    note_step(hotline, call, plan, kind="operator", node="whisper")
+    note_step(hotline, call, plan, kind="operator", node="whisper", first=True)
     return plan
 
 

@@ -33,7 +33,7 @@ METHODS = ["GET", "POST"]
 @voice_webhook
 def incoming(hotline: Hotline, call: CallParams, where: Where) -> Plan:
     plan = flow.start(hotline.menu, call.calling_code)
-    note_step(hotline, call, plan, kind="incoming", node=hotline.menu.start)
+    note_step(hotline, call, plan, kind="incoming", node=hotline.menu.start, first=True)
     log.info("call started", extra={"call_sid": call.call_sid, "caller": mask(call.from_number),
                                     "direction": call.direction})
     return plan
