@@ -9,13 +9,16 @@ as saved (`acknowledged`) beside those in the database afterwards (`stored`): th
 equal.
 
     python -m bench.calls [--database sqlite|postgresql|both] [--calls 200] [--concurrency 20]
+                          [--think 0] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
+import resource
 import secrets
 import statistics
 import subprocess
@@ -101,15 +104,18 @@ def http_sender(port: int, timings: Timings) -> Send:
 
 
 def leave_a_callback_request(phone: Phone, rng: random.Random | None = None,
-                             hang_up: bool = True) -> str | None:
+                             hang_up: bool = True, think: float = 0.0) -> str | None:
     """One caller's whole call; the request number they heard as saved, or None.
 
     The caller answers what they hear, as a person would, so a question asked again (after a
-    step failed and Twilio's fallback retried it) is simply answered again.
+    step failed and Twilio's fallback retried it) is simply answered again. `think`: about how
+    many seconds they take to answer (0: at once, the harshest load).
     """
     rng = rng or random.Random()
     heard = phone.dial()
     for _ in range(MAX_STEPS):
+        if think:
+            time.sleep(think * rng.uniform(0.5, 1.5))
         if phone.recording:
             heard = phone.record(rng.randint(3, 40))
         elif phone.listening:
@@ -173,7 +179,7 @@ class Burst:
 
 
 def run_calls(send: Send, token: str, calls: int, concurrency: int,
-              fallback_path: str | None = None) -> Burst:
+              fallback_path: str | None = None, think: float = 0.0) -> Burst:
     """Play `calls` calls, `concurrency` at a time, each leaving a callback request."""
     callers = distinct_callers(calls)
     failed: list[int] = []
@@ -184,7 +190,7 @@ def run_calls(send: Send, token: str, calls: int, concurrency: int,
                       caller=callers[index], account_sid="AC" + "1" * 32,
                       call_sid="CA" + secrets.token_hex(16), fallback_path=fallback_path)
         try:
-            return leave_a_callback_request(phone, random.Random(index))
+            return leave_a_callback_request(phone, random.Random(index), think=think)
         except (CallFailed, OSError, http.client.HTTPException) as error:
             print(f"  call failed: {error}", file=sys.stderr)
             failed.append(index)
@@ -234,12 +240,19 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
                        capture_output=True)
         timings = Timings()
         with gunicorn("wsgi:app", environ, options.workers, work / f"calls-{database}.log"):
+            client_before = resource.getrusage(resource.RUSAGE_SELF)
             burst = run_calls(http_sender(port, timings), token, options.calls,
-                              options.concurrency)
+                              options.concurrency, think=options.think)
+            client_after = resource.getrusage(resource.RUSAGE_SELF)
         stored, messages = count_stored(url)
-    print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time, "
+    pace = f", about {options.think:g} s per answer" if options.think else ", no pauses"
+    print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time{pace}, "
           f"{burst.seconds:.1f} s: {options.calls / burst.seconds:.1f} calls/s, "
           f"{sum(len(v) for v in timings.by_path.values()) / burst.seconds:.0f} webhooks/s")
+    client_cpu = (client_after.ru_utime + client_after.ru_stime
+                  - client_before.ru_utime - client_before.ru_stime)
+    print(f"  the simulated callers themselves used {client_cpu:.1f} s of CPU "
+          f"({client_cpu / burst.seconds:.2f} of {os.cpu_count()} cores) on this machine")
     print_timings(timings)
     print(f"  errors: {timings.errors} HTTP, {burst.failed} calls failed")
     print(f"  callback requests: acknowledged {burst.acknowledged}, stored {stored} "
@@ -252,7 +265,9 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=20, help="calls in progress")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="seconds a caller takes to answer, about (default 0: at once)")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: as gunicorn.conf.py decides)")
     options = parser.parse_args()
