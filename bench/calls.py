@@ -112,6 +112,8 @@ def leave_a_callback_request(phone: Phone, rng: random.Random | None = None,
     many seconds they take to answer (0: at once, the harshest load).
     """
     rng = rng or random.Random()
+    if think:
+        time.sleep(rng.uniform(0, 2 * think))  # callers do not all dial at the same instant
     heard = phone.dial()
     for _ in range(MAX_STEPS):
         if think:
@@ -179,9 +181,11 @@ class Burst:
 
 
 def run_calls(send: Send, token: str, calls: int, concurrency: int,
-              fallback_path: str | None = None, think: float = 0.0) -> Burst:
-    """Play `calls` calls, `concurrency` at a time, each leaving a callback request."""
-    callers = distinct_callers(calls)
+              fallback_path: str | None = None, think: float = 0.0,
+              callers: list[str] | None = None) -> Burst:
+    """Play `calls` calls, `concurrency` at a time, each leaving a callback request (from
+    `callers`, or from as many new numbers)."""
+    callers = callers or distinct_callers(calls)
     failed: list[int] = []
     fallbacks: list[int] = []
 

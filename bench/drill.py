@@ -239,9 +239,13 @@ def drill_outage(options: argparse.Namespace, work: Path) -> tuple[int, int]:
         bursts: list[Burst] = []
         stop = threading.Event()
 
+        numbers = iter(distinct_callers(40_000))
+
         def callers() -> None:
             while not stop.is_set():
-                bursts.append(run_calls(http_sender(port, Timings()), token, 40, 10, FALLBACK))
+                batch = [next(numbers) for _ in range(40)]  # every caller a new number
+                bursts.append(run_calls(http_sender(port, Timings()), token, 40, 10, FALLBACK,
+                                        callers=batch))
 
         with gunicorn("wsgi:app", environ, None, work / "outage.log"):
             burst = threading.Thread(target=callers)

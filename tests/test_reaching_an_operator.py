@@ -13,7 +13,7 @@ from flask import Flask
 from ivr.extensions import db
 from ivr.models import CallbackRequest, CallEvent, Ring
 from ivr.operators import accounts, desk
-from ivr.simulator import Phone
+from ivr.simulator import Heard, Phone
 from tests.conftest import CALLS_API, phone_for
 from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls
 
@@ -31,6 +31,15 @@ def on_duty(app: Flask, login: str, phone: str, languages: str) -> None:
                               password="a long enough password")
         accounts.set_duty(db.session(), login, True)
         db.session.commit()
+
+
+def asks_for_an_operator(phone: Dial, caller: str = "+380501234567"
+                         ) -> tuple[Phone, list[Heard]]:
+    """A Ukrainian caller who dials, chooses Ukrainian and presses 1 for an operator."""
+    call = phone(caller=caller)
+    call.dial()
+    call.press("2")
+    return call, call.press("1")
 
 
 def finish_request(call: Phone) -> None:
@@ -64,10 +73,7 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
     on_duty(desk_app, "olena", OLENA, "uk,ru")
     on_duty(desk_app, "john", "+447911123456", "en")
 
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    heard = call.press("1")
+    call, heard = asks_for_an_operator(phone)
 
     assert prompts(heard) == [("uk", "queue_joined"), ("uk", "queue_position"), ("uk", "digit_1"),
                               ("uk", "hold_music"), ("uk", "queue_leave_hint")]
@@ -84,10 +90,7 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
 def test_operator_hears_the_language_accepts_and_is_put_through(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
     olena = operator_phone(desk_app, twilio_rest[0])
 
     assert prompts(olena.answer(twilio_rest[0]["Url"])) == [("uk", "operator_whisper")]
@@ -114,10 +117,7 @@ def test_an_operator_who_does_not_accept_is_skipped(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     on_duty(desk_app, "taras", TARAS, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
     first = operator_phone(desk_app, twilio_rest[0])
 
     first.answer(twilio_rest[0]["Url"])
@@ -133,10 +133,7 @@ def test_an_operator_who_does_not_accept_is_skipped(
 def test_an_operator_is_rung_once_however_often_the_music_loops(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
 
     call.wait()
     call.wait()
@@ -147,10 +144,7 @@ def test_an_operator_is_rung_once_however_often_the_music_loops(
 def test_caller_who_presses_a_key_while_waiting_leaves_a_request(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
 
     heard = call.press("5")
 
@@ -164,10 +158,7 @@ def test_caller_who_presses_a_key_while_waiting_leaves_a_request(
 def test_caller_who_waited_too_long_is_offered_the_callback_request(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
     for _ in range(5):
         call.wait()  # 150 seconds of music
 
@@ -181,10 +172,7 @@ def test_caller_who_waited_too_long_is_offered_the_callback_request(
 def test_caller_who_hangs_up_in_the_queue_is_not_forgotten(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
 
     call.hang_up()
 
@@ -258,10 +246,7 @@ def test_surge_sends_callers_of_that_language_to_the_callback_request(
 def test_operator_who_accepts_after_the_caller_left_hears_so(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    call, _ = asks_for_an_operator(phone)
     call.hang_up()
     olena = operator_phone(desk_app, twilio_rest[0])
     olena.answer(twilio_rest[0]["Url"])
@@ -280,10 +265,7 @@ def test_when_twilio_refuses_to_ring_the_caller_still_waits(
     with responses.RequestsMock() as mock:
         mock.add(responses.POST, CALLS_API, status=500,
                  json={"code": 20500, "message": "Internal Server Error", "status": 500})
-        call = phone(caller="+380501234567")
-        call.dial()
-        call.press("2")
-        heard = call.press("1")
+        _, heard = asks_for_an_operator(phone)
 
     assert prompts(heard)[0] == ("uk", "queue_joined")
     [ring] = rings(desk_app)
@@ -293,10 +275,7 @@ def test_when_twilio_refuses_to_ring_the_caller_still_waits(
 def test_operator_leg_status_callback_ends_the_ring_and_is_logged(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    asks_for_an_operator(phone)
     olena = operator_phone(desk_app, twilio_rest[0])
 
     code, _ = olena.post(twilio_rest[0]["StatusCallback"], {"CallStatus": "no-answer",
@@ -313,10 +292,7 @@ def test_an_operators_phone_number_never_reaches_a_log(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]],
         capsys: pytest.CaptureFixture[str]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    call.press("1")
+    asks_for_an_operator(phone)
     olena = operator_phone(desk_app, twilio_rest[0])
     olena.answer(twilio_rest[0]["Url"])
     olena.press("1")
