@@ -95,6 +95,8 @@ def test_operator_who_presses_1_is_connected_to_the_caller_with_the_hotline_as_c
     answered = signed_post(client, path_of(placed["Url"]), leg).get_data(as_text=True)
     accept = re.search(r'action="(/voice/callback-call/accept[^"]+)"', answered)
     assert accept is not None and "<Gather" in answered
+    # "You are calling back someone who speaks Ukrainian. To connect, press 1."
+    assert "/prompts/uk/callback_call_whisper.wav" in answered
     dialled = signed_post(client, accept.group(1).replace("&amp;", "&"),
                           {**leg, "Digits": "1"}).get_data(as_text=True)
 

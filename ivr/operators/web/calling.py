@@ -112,7 +112,7 @@ def answered(session: Session, attempt_id: int | None) -> Plan:
     if found is None or found[1].status != "open" or found[0].ended_at is not None:
         return Plan((Hangup(),), "callback-call:gone")
     attempt, request = found
-    return Plan((Ask((Say(request.language, "operator_whisper"),),
+    return Plan((Ask((Say(request.language, "callback_call_whisper"),),
                      target(paths.CALLBACK_CALL_ACCEPT, attempt=attempt.id), timeout=8),),
                 "callback-call:whisper")
 
