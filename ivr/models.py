@@ -114,6 +114,8 @@ class Operator(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The longest idle operator is rung first.
     last_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Signing out ends every session of the person, a copied cookie's too.
+    sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The language of the operators' page for them: en or ru.
     page_language: Mapped[str] = mapped_column(sa.String(8), default="en",
                                                server_default="en")

@@ -22,7 +22,8 @@ class Staff(UserMixin):  # type: ignore[misc]
     role: str
     languages: tuple[str, ...]
     page_language: str
-    # Changes with the password, so a reset signs the person out everywhere.
+    # Changes with the password and on sign-out, so either ends the person's sessions
+    # everywhere, on every device and in every copied cookie.
     token: str
 
     @property
@@ -42,7 +43,8 @@ class Staff(UserMixin):  # type: ignore[misc]
 
 
 def token_of(operator: Operator) -> str:
-    return hashlib.sha256(operator.password_hash.encode()).hexdigest()[:16]
+    ended = operator.sessions_ended_at.isoformat() if operator.sessions_ended_at else ""
+    return hashlib.sha256(f"{operator.password_hash}|{ended}".encode()).hexdigest()[:16]
 
 
 def staff_of(operator: Operator) -> Staff:

@@ -141,6 +141,7 @@ def _safe_next(target: str | None) -> str:
 def sign_out() -> BaseResponse:
     staff = me()
     audit.record(db.session(), now(), "logout", login=staff.login, operator_id=staff.id)
+    db.session.get_one(Operator, staff.id).sessions_ended_at = now()
     db.session.commit()
     logout_user()
     session.clear()
