@@ -7,7 +7,7 @@ from click.testing import Result
 from flask import Flask
 
 from ivr.extensions import db
-from ivr.models import Operator, Surge
+from ivr.models import AuditEntry, Operator, Surge
 from tests.support import hotline_of
 
 PASSWORD = "correct horse battery staple"
@@ -112,3 +112,37 @@ def test_the_surge_switch(app: Flask) -> None:
         [switch] = db.session.scalars(sa.select(Surge))
     assert (switch.language, switch.active, switch.changed_by) == ("ru", True, "cli")
     assert ivr(app, "surge", "de", "on").exit_code == 1
+
+
+def test_an_engineer_disables_an_account_and_enables_it_again(app: Flask) -> None:
+    add_olena(app)
+    ivr(app, "operators", "duty", "olena", "on")
+
+    disabled = ivr(app, "operators", "disable", "olena")
+
+    assert (disabled.exit_code, disabled.output) == (0, "olena is disabled\n")
+    [olena] = operators(app)
+    assert (olena.active, olena.on_duty) == (False, False)
+    assert ivr(app, "operators", "duty", "olena", "on").exit_code == 1
+    enabled = ivr(app, "operators", "enable", "olena")
+    assert (enabled.exit_code, enabled.output) == (0, "olena is enabled, off duty\n")
+    assert operators(app)[0].active is True
+    with app.app_context():
+        changes = db.session.scalars(sa.select(AuditEntry.detail).where(
+            AuditEntry.action == "account")).all()
+    assert changes == ["disabled olena", "enabled olena"]
+
+
+def test_an_engineer_resets_a_password_from_standard_input(app: Flask) -> None:
+    add_olena(app)
+    before = operators(app)[0].password_hash
+
+    result = ivr(app, "operators", "password", "olena", stdin="a brand new long password\n")
+
+    assert result.exit_code == 0, result.output
+    assert "signed out everywhere" in result.output
+    assert operators(app)[0].password_hash != before
+    short = ivr(app, "operators", "password", "olena", stdin="short\n")
+    assert (short.exit_code, short.output) == (1, "ivr: password: at least 12 characters\n")
+    nobody = ivr(app, "operators", "disable", "nobody")
+    assert (nobody.exit_code, nobody.output) == (1, "ivr: no operator with login 'nobody'\n")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import NoReturn
 
 import click
@@ -12,6 +14,7 @@ from ivr.extensions import db
 from ivr.hotline import current_hotline
 from ivr.operators import accounts, desk
 from ivr.operators.accounts import AccountError
+from ivr.operators.web import audit
 from ivr.phones import mask
 
 
@@ -65,6 +68,44 @@ def duty(login: str, state: str) -> None:
         db.session.rollback()
         _fail(str(error))
     click.echo(f"{operator.login} is {'on' if operator.on_duty else 'off'} duty")
+
+
+@operators.command("disable", help="Disable an account: it can no longer sign in or be rung, "
+                   "and its sessions end.")
+@click.argument("login")
+def disable(login: str) -> None:
+    _change_account(login, lambda: accounts.set_active(db.session(), login, False),
+                    f"disabled {login}", f"{login} is disabled")
+
+
+@operators.command("enable", help="Enable a disabled account again (off duty).")
+@click.argument("login")
+def enable(login: str) -> None:
+    _change_account(login, lambda: accounts.set_active(db.session(), login, True),
+                    f"enabled {login}", f"{login} is enabled, off duty")
+
+
+@operators.command("password", help="Set a new password (read from standard input when it "
+                   "is not a terminal, else asked for twice); the person's sessions end.")
+@click.argument("login")
+def password(login: str) -> None:
+    new = _read_password()
+    _change_account(login, lambda: accounts.set_password(db.session(), login, new),
+                    f"reset the password of {login}",
+                    f"{login}'s password is changed; they are signed out everywhere")
+
+
+def _change_account(login: str, change: Callable[[], object], audited: str,
+                    done: str) -> None:
+    """Change an account as a supervisor would on the page, and write it to the audit log."""
+    try:
+        change()
+        audit.record(db.session(), datetime.now(UTC), "account", login="cli", detail=audited)
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        _fail(str(error))
+    click.echo(done)
 
 
 @operators.command("list", help="Every operator, with their number masked.")
