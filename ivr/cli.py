@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
-from typing import NoReturn
 
 import click
 from cryptography.fernet import Fernet
@@ -16,6 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from ivr import prompts as prompt_files
 from ivr import reloading, rendering
 from ivr.callbacks.cli import callbacks, spool
+from ivr.exits import fail
 from ivr.hotline import current_hotline
 from ivr.menu import Menu, load_menu
 from ivr.operators.cli import operators, surge
@@ -42,18 +41,12 @@ def _create_app() -> Flask:
     try:
         return create_app()
     except StartupError as error:
-        click.echo(f"ivr: {error}", err=True)
-        sys.exit(1)
+        fail(str(error))
 
 
 def register(app: Flask) -> None:
     for command in (info, operators, surge, callbacks, spool, twilio, call, purge):
         app.cli.add_command(command)
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"ivr: {message}", err=True)
-    sys.exit(1)
 
 
 @click.group(help="Check and make the recorded prompts.")
@@ -69,7 +62,7 @@ def prompts_check() -> None:
     for problem in problems:
         click.echo(str(problem))
     if problems:
-        _fail(f"{len(problems)} prompt problem(s) in {root}")
+        fail(f"{len(problems)} prompt problem(s) in {root}")
     click.echo(f"every prompt has a text and a good recording in {root}")
 
 
@@ -80,13 +73,13 @@ def prompts_reload() -> None:
     try:
         menu, _catalog = reloading.load(root)
     except StartupError as error:
-        _fail(f"{error} (the running service keeps the menu it has)")
+        fail(f"{error} (the running service keeps the menu it has)")
     for problem in prompt_files.check(menu, root):
         click.echo(str(problem))
     try:
         reloading.request_reload(root)
     except OSError as error:
-        _fail(f"cannot write {root / reloading.RELOAD_MARKER} ({error.strerror}); the service "
+        fail(f"cannot write {root / reloading.RELOAD_MARKER} ({error.strerror}); the service "
               "still picks up changed files by their modification time")
     click.echo(f"the menu and prompts in {root} are good; running processes load them within "
                f"{reloading.CHECK_EVERY:g} seconds")
@@ -103,7 +96,7 @@ def prompts_render(lang: str | None, force: bool) -> None:
         made = rendering.render(menu, root, rendering.languages_to_render(menu, lang), force,
                                 click.echo)
     except StartupError as error:
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"{made} recording(s) made")
 
 
@@ -111,14 +104,14 @@ def _prompts_dir() -> Path:
     try:
         return prompts_dir_from_environment()
     except StartupError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 def _load_menu(root: Path) -> Menu:
     try:
         return load_menu(root / "menu.yaml")
     except StartupError as error:
-        _fail(str(error))
+        fail(str(error))
 
 
 @click.command(help="Print the URLs to set in the Twilio console.")

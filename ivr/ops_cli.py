@@ -4,13 +4,12 @@ purging old data and rotating the phone keys."""
 from __future__ import annotations
 
 import os
-import sys
-from typing import NoReturn
 
 import click
 from flask.cli import with_appcontext
 
 from ivr import key_rotation, retention
+from ivr.exits import fail
 from ivr.hotline import Hotline, current_hotline
 from ivr.phones import mask
 from ivr.simulator import CallFailed, Heard
@@ -24,11 +23,6 @@ from ivr.trial_call import (
 )
 from ivr.twilio_api import TwilioApiError
 from ivr.wiring import WiringError, configure_number
-
-
-def fail(message: str) -> NoReturn:
-    click.echo(f"ivr: {message}", err=True)
-    sys.exit(1)
 
 
 @click.group(help="Talk to Twilio about this hotline.")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 from flask.cli import AppGroup
 
 from ivr.callbacks import store
+from ivr.exits import fail
 from ivr.extensions import db
 from ivr.hotline import current_hotline
 from ivr.phones import mask
@@ -63,9 +63,8 @@ def replay() -> None:
     try:
         replayed = book.replay()
     except Exception as error:
-        click.echo(f"ivr: the database is still unavailable ({type(error).__name__}); "
-                   f"{waiting} operation(s) wait in {book.spool.directory}", err=True)
-        sys.exit(1)
+        fail(f"the database is still unavailable ({type(error).__name__}); "
+             f"{waiting} operation(s) wait in {book.spool.directory}")
     click.echo(f"{replayed} operation(s) replayed into the database; "
                f"{book.spool.waiting()} waiting")
 

@@ -5,22 +5,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import NoReturn
 
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from ivr.exits import fail
 from ivr.extensions import db
 from ivr.hotline import current_hotline
 from ivr.operators import accounts, desk
 from ivr.operators.accounts import AccountError
 from ivr.operators.web import audit
 from ivr.phones import mask
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"ivr: {message}", err=True)
-    sys.exit(1)
 
 
 @click.group(cls=AppGroup, help="Add operators and supervisors, put them on duty, list them.")
@@ -47,7 +42,7 @@ def add(login: str, name: str, phone: str, languages: str, role: str) -> None:
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"added {operator.role} {operator.login} ({operator.languages}), off duty")
 
 
@@ -66,7 +61,7 @@ def duty(login: str, state: str) -> None:
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
-        _fail(str(error))
+        fail(str(error))
     click.echo(f"{operator.login} is {'on' if operator.on_duty else 'off'} duty")
 
 
@@ -104,7 +99,7 @@ def _change_account(login: str, change: Callable[[], object], audited: str,
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
-        _fail(str(error))
+        fail(str(error))
     click.echo(done)
 
 
@@ -136,9 +131,9 @@ def surge(language: str | None, state: str | None) -> None:
             click.echo(f"{code}: {'on' if switches.get(code) else 'off'}")
         return
     if language not in menu.languages:
-        _fail(f"{language}: not one of {', '.join(menu.languages)}")
+        fail(f"{language}: not one of {', '.join(menu.languages)}")
     if state is None:
-        _fail("say on or off: ivr surge LANGUAGE on|off")
+        fail("say on or off: ivr surge LANGUAGE on|off")
     desk.set_surge(db.session(), language, state == "on", by="cli")
     db.session.commit()
     click.echo(f"surge for {language} is {state}")
