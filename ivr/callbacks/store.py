@@ -162,12 +162,6 @@ def _stored_call(connection: Connection, call_sid: str) -> sa.Row[int, str | Non
     return row
 
 
-def _saved(connection: Connection, call_sid: str) -> str | None:
-    """The request number stored for this call, if its request is stored already."""
-    stored = _stored_call(connection, call_sid)
-    return None if stored is None else str(stored.told or stored.reference)
-
-
 def _complete(connection: Connection, request_id: int, request: NewRequest) -> None:
     """A request first stored as abandoned gets the answers its caller did give."""
     made_by_this_call = CallbackRequest.first_call_sid == request.call_sid

@@ -32,9 +32,9 @@ def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node
     at = now()
     # Each step names its call: the steps of one call are written by whichever processes
     # answered them, in any order, and the leg must exist before the language is set on it.
-    entries: list[Entry] = [call_seen(call, at) if first else CallSeen(
-        call.call_sid, call.parent_call_sid, call.direction, None, None,
-        call.status or "in-progress", at)]
+    entries: list[Entry] = [
+        call_seen(call, at) if first else
+        call_seen(call, at, status=call.status or "in-progress", numbers=False)]
     if plan.language is not None:
         entries.append(LanguageChosen(call.call_sid, plan.language))
     entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
@@ -63,10 +63,14 @@ def note_status(hotline: Hotline, call: CallParams, kind: str = "status") -> boo
     return ended
 
 
-def call_seen(call: CallParams, started_at: datetime, status: str | None = None) -> CallSeen:
+def call_seen(call: CallParams, started_at: datetime, status: str | None = None,
+              numbers: bool = True) -> CallSeen:
+    """The leg as this webhook knows it; without `numbers`, its numbers are left for the
+    webhooks that file them (a parse and two encryptions saved)."""
     assert call.call_sid is not None
-    return CallSeen(call.call_sid, call.parent_call_sid, call.direction, call.from_number,
-                    call.to_number, status or call.status or "ringing", started_at)
+    return CallSeen(call.call_sid, call.parent_call_sid, call.direction,
+                    call.from_number if numbers else None, call.to_number if numbers else None,
+                    status or call.status or "ringing", started_at)
 
 
 def _timestamp(raw: str) -> datetime | None:
