@@ -27,7 +27,7 @@ def post_worker_init(worker: Worker) -> None:
     # caller asks for a callback in this worker.
     hotline = _hotline(worker)
     if hotline is not None:
-        hotline.book.start_replayer()
+        hotline.callback_requests.start_replayer()
 
 
 def _hotline(worker: Worker) -> Any:

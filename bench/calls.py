@@ -45,7 +45,7 @@ from bench.webhooks import (
     gunicorn,
 )
 from ivr import phones
-from ivr.simulator import CallFailed, Heard, Phone, Send
+from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send
 
 LANGUAGE_KEYS = ("1", "2", "3")
 PREFIXES = ("+7916", "+38050", "+44791")

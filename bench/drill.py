@@ -55,7 +55,7 @@ from bench.webhooks import (
     gunicorn,
 )
 from ivr.phones import PhoneVault
-from ivr.simulator import Phone, Send
+from ivr.twilio.phone_simulator import Phone, Send
 
 FALLBACK = "/voice/fallback"
 OUTAGE_SECONDS = 30.0

@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ivr import create_app
-from ivr.callbacks.store import PRIORITY
-from ivr.extensions import db
-from ivr.hotline import Hotline
+from ivr.callback_requests.store import PRIORITY
+from ivr.database import db
 from ivr.models import CallbackRequest
 from ivr.operators import accounts
+from ivr.services import Hotline
 
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 PASSWORD = "bench password, long enough"  # noqa: S105 (a throwaway database)
@@ -158,7 +158,7 @@ def postgres_app(server_url: str) -> Iterator[Flask]:
 def close(app: Flask) -> None:
     hotline: Hotline = app.extensions["ivr"]
     hotline.call_log.close(timeout=2)
-    hotline.book.stop()
+    hotline.callback_requests.stop()
     with app.app_context():
         db.engine.dispose()
 

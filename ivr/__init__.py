@@ -10,25 +10,31 @@ from flask import Flask
 from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr import alerts, cli, health, logs, metrics
-from ivr.callbacks.book import CallbackBook
-from ivr.callbacks.spool import Spool
-from ivr.calllog import CallLog
-from ivr.database import configure_engine, engine_options
-from ivr.extensions import db, migrate
-from ivr.hotline import Hotline
-from ivr.menu import load_menu
+from ivr import cli
+from ivr.call_log.writer import CallLog
+from ivr.callback_requests.spool import Spool
+from ivr.callback_requests.writer import RequestWriter
+from ivr.database import MIGRATIONS, configure_engine, db, engine_options, migrate
+from ivr.menu.menu_file import load_menu
+from ivr.menu.prompts import check, load_catalog
+from ivr.menu.reloading import PromptsReloader
+from ivr.menu.twiml import Renderer
+from ivr.operations import health, logs, metrics
 from ivr.operators import web as operators_page
 from ivr.phones import PhoneVault
-from ivr.prompts import check, load_catalog
-from ivr.reloading import PromptsReloader
-from ivr.sessions import SessionsExceptForTwilio
+from ivr.services import Hotline
 from ivr.settings import PROJECT_ROOT, settings_from_environment
-from ivr.twilio_api import TwilioApi
-from ivr.voice import callback, callback_call, media, queue, views
-from ivr.voice.twiml import Renderer
+from ivr.twilio.rest_api import TwilioApi
+from ivr.voice import (
+    call_back,
+    callback_request,
+    debugger,
+    media,
+    menu,
+    operator_leg,
+    queue,
+)
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Twilio's webhook bodies are a few kilobytes; anything far larger is not Twilio.
 MAX_BODY = 64 * 1024
 
@@ -49,31 +55,30 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     )
     if settings.database_url.startswith("sqlite:///"):
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    app.session_interface = SessionsExceptForTwilio()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS), render_as_batch=True)
 
-    menu = load_menu(settings.prompts_dir / "menu.yaml")
-    catalog = load_catalog(menu, settings.prompts_dir)
+    menu_file = load_menu(settings.prompts_dir / "menu.yaml")
+    catalog = load_catalog(menu_file, settings.prompts_dir)
     vault = PhoneVault(settings.phone_encryption_keys, settings.phone_hash_key)
     with app.app_context():
         engine = db.engine
     configure_engine(engine)
     app.extensions["ivr"] = Hotline(
         settings=settings,
-        menu=menu,
+        menu=menu_file,
         catalog=catalog,
-        renderer=Renderer(menu, catalog),
+        renderer=Renderer(menu_file, catalog),
         vault=vault,
         validator=RequestValidator(settings.twilio_auth_token),
         engine=engine,
         call_log=CallLog(engine, vault),
-        book=CallbackBook(engine, vault, Spool(settings.spool_dir, vault)),
+        callback_requests=RequestWriter(engine, vault, Spool(settings.spool_dir, vault)),
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
     )
     # What `ivr prompts check` reports, said once at start-up: callers are not harmed
     # (a prompt without a good recording is spoken), but someone should know.
-    for problem in check(menu, settings.prompts_dir):
+    for problem in check(menu_file, settings.prompts_dir):
         logging.getLogger("ivr.prompts").warning("prompt problem: %s", problem)
     app.before_request(PromptsReloader(app, settings.prompts_dir).check)
 
@@ -81,10 +86,10 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
-    for blueprint in (views.bp, callback.bp, queue.bp, media.bp, callback_call.bp):
-        app.register_blueprint(blueprint)
+    for webhooks in (menu, callback_request, queue, operator_leg, media, call_back, debugger):
+        app.register_blueprint(webhooks.bp)
     operators_page.init_app(app, settings)
-    for blueprint in (health.bp, metrics.bp, alerts.bp):
+    for blueprint in (health.bp, metrics.bp):
         app.register_blueprint(blueprint)
     metrics.measure(app)
     cli.register(app)

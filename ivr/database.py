@@ -1,12 +1,40 @@
-"""Engine settings per backend: SQLite for a fresh clone, PostgreSQL in production."""
+"""The database: Flask-SQLAlchemy and migrations for the app, engine settings per backend
+(SQLite for a fresh clone, PostgreSQL in production), and the one way to open a unit of work
+outside a request's session."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from ivr.models import Base
+
+# Bound to the app in create_app. The operators' page and the CLI work in `db.session`,
+# Flask-SQLAlchemy's session of the request or command.
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@contextmanager
+def unit_of_work(engine: Engine) -> Iterator[Session]:
+    """A transaction of its own, committed when the block ends and rolled back if it raises.
+
+    Webhooks, background threads and Twilio's status callbacks write through this, never
+    through `db.session`: they must not depend on a request's session, and what they write
+    must be committed before they answer. Core statements run on `session.connection()`.
+    """
+    with Session(engine) as session, session.begin():
+        yield session
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

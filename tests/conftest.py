@@ -19,8 +19,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import create_app
-from ivr.extensions import db
-from ivr.simulator import Phone
+from ivr.database import db
+from ivr.twilio.phone_simulator import Phone
 from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
 
 POSTGRES_URL_VARIABLE = "IVR_TEST_POSTGRES_URL"
@@ -41,7 +41,7 @@ def _clean_environment() -> Iterator[None]:
 
 def close(app: Flask) -> None:
     hotline_of(app).call_log.close(timeout=2)
-    hotline_of(app).book.stop()
+    hotline_of(app).callback_requests.stop()
     with app.app_context():
         db.engine.dispose()
 

@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import AuditEntry, CallbackRequest
 from ivr.operators import accounts
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.support import hotline_of
 
 PASSWORD = "correct horse battery staple"

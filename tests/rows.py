@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Flask
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import Call, CallbackCall, CallbackRequest, CallEvent, Recording
 from tests.support import hotline_of
 

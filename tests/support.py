@@ -10,10 +10,10 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 from werkzeug.test import TestResponse
 
-from ivr.extensions import db
-from ivr.hotline import Hotline
+from ivr.database import db
 from ivr.models import Call, CallEvent
-from ivr.simulator import Heard
+from ivr.services import Hotline
+from ivr.twilio.phone_simulator import Heard
 
 AUTH_TOKEN = "test-auth-token"
 BASE_URL = "http://localhost"

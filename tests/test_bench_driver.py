@@ -11,7 +11,7 @@ from flask import Flask
 from bench.calls import distinct_callers, run_calls
 from bench.webhooks import PUBLIC_BASE_URL
 from ivr import phones
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import CallbackRequest
 from tests.support import AUTH_TOKEN
 

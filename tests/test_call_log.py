@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr import calllog
-from ivr.calllog import Event
+from ivr.call_log import entries
+from ivr.call_log.entries import Event
 from ivr.settings import DEV_PHONE_HASH_KEY
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.support import (
     CALL_SID,
     CALLER,
@@ -159,7 +159,7 @@ def test_status_callback_without_call_sid_is_acknowledged_and_ignored(
 
 def test_the_log_waits_for_the_database_and_loses_nothing(
         app: Flask, phone: Callable[..., Phone], monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = calllog.write_entries
+    real_write = entries.write_entries
     outage = {"failures": 3}
 
     def database_down_for_a_while(*args, **kwargs):
@@ -168,7 +168,7 @@ def test_the_log_waits_for_the_database_and_loses_nothing(
             raise sa.exc.OperationalError("INSERT", {}, Exception("connection refused"))
         return real_write(*args, **kwargs)
 
-    monkeypatch.setattr(calllog, "write_entries", database_down_for_a_while)
+    monkeypatch.setattr("ivr.call_log.writer.write_entries", database_down_for_a_while)
     caller = phone()
     caller.dial()
     caller.press("1")
@@ -203,14 +203,14 @@ def test_logs_show_the_callers_number_masked_and_never_in_full(
 
 def test_a_burst_of_webhooks_is_stored_in_few_transactions(
         app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = calllog.write_entries
+    real_write = entries.write_entries
     batches: list[int] = []
 
     def counting(connection, vault, entries):
         batches.append(len(entries))
         return real_write(connection, vault, entries)
 
-    monkeypatch.setattr(calllog, "write_entries", counting)
+    monkeypatch.setattr("ivr.call_log.writer.write_entries", counting)
     log = hotline_of(app).call_log
     for number in range(20):  # webhooks a millisecond apart, as under load
         log.record(Event(CALL_SID, None, "menu", datetime.now(UTC), node=f"n{number}"))
@@ -229,24 +229,24 @@ def test_steps_of_one_call_written_by_different_processes_in_any_order_lose_noth
     vault = hotline_of(app).vault
     operator_leg = "CA" + "2" * 32
     hotline = "+15005550006"
-    language_step: list[calllog.Entry] = [
-        calllog.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "in-progress", at),
-        calllog.LanguageChosen(CALL_SID, "uk")]
-    first_webhook: list[calllog.Entry] = [
-        calllog.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "ringing", at)]
+    language_step: list[entries.Entry] = [
+        entries.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "in-progress", at),
+        entries.LanguageChosen(CALL_SID, "uk")]
+    first_webhook: list[entries.Entry] = [
+        entries.CallSeen(CALL_SID, None, "inbound", CALLER, hotline, "ringing", at)]
     # The operator's leg is first heard of from the caller's side, without its numbers.
-    bridged: list[calllog.Entry] = [
-        calllog.CallSeen(operator_leg, CALL_SID, "outbound-api", None, None, "in-progress", at),
-        calllog.ParentKnown(operator_leg, CALL_SID)]
-    whisper: list[calllog.Entry] = [
-        calllog.CallSeen(operator_leg, None, "outbound-api", hotline, "+380671112233",
+    bridged: list[entries.Entry] = [
+        entries.CallSeen(operator_leg, CALL_SID, "outbound-api", None, None, "in-progress", at),
+        entries.ParentKnown(operator_leg, CALL_SID)]
+    whisper: list[entries.Entry] = [
+        entries.CallSeen(operator_leg, None, "outbound-api", hotline, "+380671112233",
                          "in-progress", at)]
 
     with app.app_context():
         engine = hotline_of(app).engine
         for batch in (language_step, bridged, first_webhook, whisper):
             with engine.begin() as connection:
-                calllog.write_entries(connection, vault, batch)
+                entries.write_entries(connection, vault, batch)
 
     caller_leg, operator = stored_calls(app)
     assert (caller_leg.call_sid, caller_leg.language) == (CALL_SID, "uk")

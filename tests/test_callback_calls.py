@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import CallbackAttempt
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     CALLS_API,
     RECORDING_API,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,11 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 
-from ivr.callbacks.book import apply
-from ivr.callbacks.store import find_by_reference
-from ivr.extensions import db
+from ivr.callback_requests.operations import Abandon, Operation, apply
+from ivr.callback_requests.store import find_by_reference
+from ivr.database import db
 from ivr.models import CallbackDraft, CallbackRequest
-from ivr.simulator import Heard, Phone
+from ivr.twilio.phone_simulator import Heard, Phone
 from tests.support import hotline_of, prompts
 
 Dial = Callable[..., Phone]
@@ -278,16 +279,16 @@ def test_a_database_that_fails_during_the_save_loses_nothing(
     heard = call.record(seconds=6)
 
     assert heard[0].prompt == "callback_saved"  # the spool has it, on disk
-    book = hotline_of(app).book
-    assert book.spool.waiting() >= 1
+    writer = hotline_of(app).callback_requests
+    assert writer.spool.waiting() >= 1
     told = digits_heard(heard, "callback_saved", "callback_saved_end")
     mend_table(app)
-    book.replay()
-    book.replay()  # replaying twice stores nothing twice
+    writer.replay()
+    writer.replay()  # replaying twice stores nothing twice
     [request] = stored_requests(app)
     assert request.reference == told
     assert number_of(app, request) == UKRAINIAN_CALLER
-    assert book.spool.waiting() == 0
+    assert writer.spool.waiting() == 0
 
 
 def test_a_caller_told_a_number_from_the_spool_is_found_by_it_when_it_renews_an_open_request(
@@ -305,7 +306,7 @@ def test_a_caller_told_a_number_from_the_spool_is_found_by_it_when_it_renews_an_
 
     told_second = digits_heard(heard, "callback_saved", "callback_saved_end")
     mend_table(app)
-    hotline_of(app).book.replay()
+    hotline_of(app).callback_requests.replay()
     [request] = stored_requests(app)
     assert request.attempts == 2
     with app.app_context():
@@ -323,14 +324,14 @@ def test_a_call_stored_as_abandoned_before_its_save_arrives_from_the_spool_gets_
     answer_the_questions(call, identify="1", window="2")
     told = digits_heard(call.record(seconds=5), "callback_saved", "callback_saved_end")
     mend_table(app)
-    book = hotline_of(app).book
+    writer = hotline_of(app).callback_requests
     # Another instance, whose database came back first, heard the call end and kept the draft.
     with app.app_context(), db.engine.begin() as connection:
-        apply(connection, book.vault, {"op": "abandon", "call_sid": call.call_sid,
-                                       "at": "2026-11-25T12:00:00+00:00"})
+        apply(connection, writer.vault,
+              Abandon(call.call_sid, datetime(2026, 11, 25, 12, tzinfo=UTC)))
     assert [request.reason for request in stored_requests(app)] == ["abandoned"]
 
-    book.replay()
+    writer.replay()
 
     [request] = stored_requests(app)
     assert (request.reason, request.may_identify, request.safe_window) == ("chosen", True, "day")
@@ -347,20 +348,20 @@ def test_a_spool_replay_interrupted_midway_is_finished_exactly_once(
         call.press("1")
         answer_the_questions(call)
         call.record(seconds=2)
-    book = hotline_of(app).book
+    writer = hotline_of(app).callback_requests
     mend_table(app)
-    operations: list[dict[str, object]] = []
+    operations: list[Operation] = []
 
-    def crash_after_two(operation: dict[str, object]) -> None:
+    def crash_after_two(operation: Operation) -> None:
         if len(operations) == 2:
             raise OSError("worker killed")
         operations.append(operation)
         with app.app_context(), db.engine.begin() as connection:
-            apply(connection, book.vault, operation)
+            apply(connection, writer.vault, operation)
 
     with pytest.raises(OSError, match="worker killed"):
-        book.spool.replay(crash_after_two, lambda error: False)
-    book.replay()
+        writer.spool.replay(crash_after_two, lambda error: False)
+    writer.replay()
 
     assert sorted(number_of(app, request) for request in stored_requests(app)) == [
         "+380501234567", "+380671112233", "+380931234567"]
@@ -373,7 +374,7 @@ def test_the_spool_holds_no_number_in_plain_text(app: Flask, phone: Dial) -> Non
     answer_the_questions(call)
     call.record(seconds=2)
 
-    spool_dir = hotline_of(app).book.spool.directory
+    spool_dir = hotline_of(app).callback_requests.spool.directory
     contents = b"".join(path.read_bytes() for path in Path(spool_dir).iterdir())
     assert contents
     assert UKRAINIAN_CALLER.encode() not in contents
@@ -390,7 +391,7 @@ def test_the_caller_is_not_told_saved_when_nothing_could_store_it(
     def disk_full(operation: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(hotline_of(app).book.spool, "append", disk_full)
+    monkeypatch.setattr(hotline_of(app).callback_requests.spool, "append", disk_full)
 
     heard = call.record(seconds=2)
 
@@ -435,7 +436,7 @@ def test_spool_replay_command_says_what_it_did(app: Flask, phone: Dial) -> None:
     answer_the_questions(call)
     call.record(seconds=2)
 
-    waiting = hotline_of(app).book.spool.waiting()
+    waiting = hotline_of(app).callback_requests.spool.waiting()
 
     still_down = ivr(app, "spool", "replay")
     mend_table(app)

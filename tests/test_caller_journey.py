@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.support import prompts
 
 MAIN_MENU = ["main_intro", "option_operator", "option_callback", "option_about",

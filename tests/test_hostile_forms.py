@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.page_support import add_people, request_by_call, requests_in, sign_in, without_csrf
 
 INJECTED = "<script>injected()</script>"

@@ -13,10 +13,11 @@ from click.testing import Result
 from cryptography.fernet import Fernet
 from flask import Flask
 
-from ivr import create_app, key_rotation
+from ivr import create_app
 from ivr.cli import make_cli
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import Call, CallbackDraft, CallbackRequest, Operator
+from ivr.operations import key_rotation
 from ivr.operators import accounts
 from ivr.settings import PROJECT_ROOT
 from tests.conftest import close, migrate

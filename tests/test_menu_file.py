@@ -12,7 +12,7 @@ import pytest
 import yaml
 from flask import Flask
 
-from ivr.menu import MenuError, load_menu
+from ivr.menu.menu_file import MenuError, load_menu
 from ivr.settings import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "prompts"

@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from ivr.settings import PROJECT_ROOT, ConfigError, load_settings
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.rows import add_request
 from tests.support import CALLER, signed_post, twilio_params
 

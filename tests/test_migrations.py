@@ -13,7 +13,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 from ivr import create_app
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import Base
 from tests.conftest import close
 from tests.support import settings_for

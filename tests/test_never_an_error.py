@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
-from ivr import flow
-from ivr.callbacks import capture as captures
-from ivr.extensions import db
+from ivr.callback_requests import questions
+from ivr.database import db
+from ivr.menu import journey
 from ivr.models import CallbackRequest
-from ivr.simulator import Phone
-from ivr.voice import webhook
+from ivr.twilio.phone_simulator import Phone
+from ivr.voice import answering
 from tests.support import CALL_SID, hotline_of, signature, signed_post, twilio_params
 from tests.test_callback_requests import digits_heard
 
@@ -47,7 +47,7 @@ def boom(*_args: object, **_kwargs: object) -> None:
 def test_an_exception_in_a_webhook_becomes_an_apology_in_the_callers_language(
         client: FlaskClient, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
     for decision in ("start", "enter", "answer", "recover"):
-        monkeypatch.setattr(flow, decision, boom)
+        monkeypatch.setattr(journey, decision, boom)
 
     document = twiml(signed_post(client, path, twilio_params(
         Digits="1", ErrorUrl="https://ivr.example.org/voice/menu?node=main&lang=uk")))
@@ -75,7 +75,7 @@ def test_an_exception_in_the_status_callback_is_logged_and_answered(
 def test_an_exception_is_logged_with_the_call_sid(
         client: FlaskClient, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(flow, "answer", boom)
+    monkeypatch.setattr(journey, "answer", boom)
 
     signed_post(client, "/voice/menu/input?node=main&lang=en&try=1", twilio_params(Digits="1"))
 
@@ -90,14 +90,14 @@ def test_a_caller_hit_by_a_bug_is_taken_back_to_the_menu(
     caller = phone()
     caller.dial()
     caller.press("3")
-    real_answer = flow.answer
-    monkeypatch.setattr(flow, "answer", boom)
+    real_answer = journey.answer
+    monkeypatch.setattr(journey, "answer", boom)
 
     heard = caller.press("1")
 
     assert [(item.lang, item.prompt) for item in heard][:2] == [("en", "sorry_error"),
                                                                 ("en", "main_intro")]
-    monkeypatch.setattr(flow, "answer", real_answer)
+    monkeypatch.setattr(journey, "answer", real_answer)
     assert ("en", "about") in [(item.lang, item.prompt) for item in caller.press("3")]
 
 
@@ -106,8 +106,8 @@ def test_a_bug_that_keeps_happening_ends_the_call_politely(
     caller = phone()
     caller.dial()
     caller.press("2")
-    monkeypatch.setattr(flow, "enter", boom)
-    monkeypatch.setattr(flow, "answer", boom)
+    monkeypatch.setattr(journey, "enter", boom)
+    monkeypatch.setattr(journey, "answer", boom)
 
     heard = caller.press("1")
 
@@ -223,7 +223,7 @@ def test_huge_body_is_refused_not_crashed(client: FlaskClient) -> None:
 
 
 def test_last_resort_is_valid_twiml() -> None:
-    assert ET.fromstring(webhook.LAST_RESORT).tag == "Response"
+    assert ET.fromstring(answering.LAST_RESORT).tag == "Response"
 
 
 TWILIO_NAMES = ["CallSid", "From", "To", "Digits", "CallStatus", "Direction", "ErrorUrl",
@@ -264,7 +264,7 @@ def test_random_signed_requests_never_crash_a_webhook(
 @pytest.mark.parametrize("path", VOICE_WEBHOOKS)
 def test_a_bug_reading_the_callers_place_still_gets_an_apology(
         client: FlaskClient, monkeypatch: pytest.MonkeyPatch, path: str) -> None:
-    monkeypatch.setattr(flow, "where_from", boom)
+    monkeypatch.setattr(journey, "where_from", boom)
 
     document = twiml(signed_post(client, path, twilio_params(Digits="1")))
 
@@ -278,7 +278,7 @@ def test_a_bug_in_a_callback_question_asks_that_question_again(
     call.dial()
     call.press("2")
     call.press("2")  # a callback request: "we will call you back on the number ending in 67"
-    real_answer = captures.answer
+    real_answer = questions.answer
     calls: list[object] = []
 
     def fails_once(*args: object) -> object:
@@ -287,7 +287,7 @@ def test_a_bug_in_a_callback_question_asks_that_question_again(
             raise RuntimeError("simulated bug")
         return real_answer(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(captures, "answer", fails_once)
+    monkeypatch.setattr(questions, "answer", fails_once)
 
     heard = call.press("1")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.support import hotline_of, stored_calls
 from tests.test_callback_requests import break_table, mend_table
 from tests.test_reaching_an_operator import OLENA, on_duty, operator_phone
@@ -31,7 +31,7 @@ def spellings(number: str) -> list[bytes]:
 def everything_kept(app: Flask) -> bytes:
     database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     files = [*database.parent.glob(database.name + "*"),
-             *hotline_of(app).book.spool.directory.glob("*")]
+             *hotline_of(app).callback_requests.spool.directory.glob("*")]
     return b"".join(path.read_bytes() for path in files if path.is_file())
 
 
@@ -82,7 +82,7 @@ def test_no_number_of_a_full_day_of_calls_is_kept_in_plain_text(
     kept = everything_kept(desk_app)
     mend_table(desk_app)
 
-    assert hotline_of(desk_app).book.spool.waiting() > 0
+    assert hotline_of(desk_app).callback_requests.spool.waiting() > 0
     assert "•" in logged.err  # the logs were read, and show numbers masked
     for number in (CONFIRMS_CALLER_ID, TYPES_A_NUMBER, HANGS_UP_IN_THE_QUEUE, SPOOLED, OLENA):
         for spelling in spellings(number):

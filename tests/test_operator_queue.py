@@ -13,11 +13,12 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import CallbackAttempt, CallbackRequest, Operator
-from ivr.operators.web import audit, claims, signin
-from ivr.operators.web.staff import staff_of
-from ivr.simulator import Phone
+from ivr.operators import audit, claims
+from ivr.operators import sign_in as signing
+from ivr.operators.identity import staff_of
+from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     PEOPLE,
     RUSSIAN_CALLER,
@@ -491,10 +492,10 @@ def test_many_failures_from_one_address_lock_it_for_every_login(page: Flask) -> 
         for index in range(50):
             audit.record(db.session(), now, "login_failed", login=f"guess{index}",
                          address="203.0.113.9")
-        locked = signin.sign_in(db.session(), "olena", "correct horse battery staple",
+        locked = signing.sign_in(db.session(), "olena", "correct horse battery staple",
                                 "203.0.113.9", now)
-        elsewhere = signin.sign_in(db.session(), "olena", "correct horse battery staple",
+        elsewhere = signing.sign_in(db.session(), "olena", "correct horse battery staple",
                                    "198.51.100.7", now)
 
-    assert locked == signin.Refused("locked")
-    assert not isinstance(elsewhere, signin.Refused)
+    assert locked == signing.Refused("locked")
+    assert not isinstance(elsewhere, signing.Refused)

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import AuditEntry, Operator, Surge
 from tests.support import hotline_of
 

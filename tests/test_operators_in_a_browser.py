@@ -16,7 +16,7 @@ import responses
 from flask import Flask
 from werkzeug.serving import make_server
 
-from ivr.simulator import Phone
+from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     PASSWORD,
     RUSSIAN_CALLER,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ivr import phones
-from ivr.logs import redact
+from ivr.operations.logs import redact
 
 
 @pytest.mark.parametrize(("raw", "e164"), [

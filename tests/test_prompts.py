@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from flask import Flask
 
 from ivr.cli import make_cli
-from ivr.prompts import find_recording
+from ivr.menu.prompts import find_recording
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 

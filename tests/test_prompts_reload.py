@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 
-from ivr import reloading
 from ivr.cli import make_cli
+from ivr.menu import reloading
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import Base, Call, CallbackCall, CallbackRequest, CallEvent, Recording
 from tests.rows import add_call, add_recording, add_request, count, new_sid
 from tests.support import hotline_of

@@ -10,10 +10,10 @@ import responses
 import sqlalchemy as sa
 from flask import Flask
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import CallbackRequest, CallEvent, Ring
-from ivr.operators import accounts, desk
-from ivr.simulator import Heard, Phone
+from ivr.operators import accounts, availability
+from ivr.twilio.phone_simulator import Heard, Phone
 from tests.conftest import CALLS_API, phone_for
 from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls
 
@@ -228,7 +228,7 @@ def test_surge_sends_callers_of_that_language_to_the_callback_request(
         desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
     with desk_app.app_context():
-        desk.set_surge(db.session(), "uk", True, by="test")
+        availability.set_surge(db.session(), "uk", True, by="test")
         db.session.commit()
 
     ukrainian = phone(caller="+380501234567")
@@ -322,7 +322,7 @@ def test_unsigned_operator_webhooks_are_refused(desk_app: Flask) -> None:
      datetime(2026, 11, 28, 23, 59, tzinfo=UTC), True),
 ])
 def test_opening_hours(hours: dict[str, str], moment: datetime, open_: bool) -> None:
-    from ivr.menu import _hours
+    from ivr.menu.menu_file import _hours
 
     assert _hours(hours, "operators.hours.x").open_at(moment) is open_
 

@@ -16,11 +16,10 @@ from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 
-from ivr.extensions import db
+from ivr.database import db
 from ivr.models import Call, CallEvent, Operator, Ring
-from ivr.operators import desk
-from ivr.operators.web import stats
-from ivr.simulator import Phone
+from ivr.operators import availability, figures
+from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     PASSWORD,
     RUSSIAN_CALLER,
@@ -62,7 +61,7 @@ def test_supervisor_sees_todays_figures_per_language(page: Flask, phone: Dial) -
     with page.app_context():
         moment = requests_in(page)[0].closed_at
         assert moment is not None
-        today = stats.figures(db.session(), ("ru", "uk", "en"), stats.start_of_day(moment),
+        today = figures.figures(db.session(), ("ru", "uk", "en"), figures.start_of_day(moment),
                               moment.replace(hour=23, minute=59))
     assert (today["uk"].calls, today["uk"].requests, today["uk"].called_back) == (1, 1, 1)
     assert today["uk"].median_minutes == 0
@@ -71,9 +70,9 @@ def test_supervisor_sees_todays_figures_per_language(page: Flask, phone: Dial) -
 
 
 def test_the_chart_is_drawn_by_the_server_with_one_bar_pair_a_day() -> None:
-    days = [stats.Day(date(2026, 11, 19 + index), index, index // 2) for index in range(7)]
+    days = [figures.Day(date(2026, 11, 19 + index), index, index // 2) for index in range(7)]
 
-    chart = stats.chart(days)
+    chart = figures.chart(days)
 
     assert len(chart.bars) == 14 and chart.top == 6
     assert max(bar.height for bar in chart.bars) == chart.height - 30
@@ -96,8 +95,8 @@ def test_supervisor_turns_a_languages_surge_on(page: Flask) -> None:
     sofia.post("/operators/surge/uk", data={"on": "1"})
 
     with page.app_context():
-        assert desk.surge_on(db.session(), "uk") is True
-        assert desk.surge_on(db.session(), "ru") is False
+        assert availability.surge_on(db.session(), "uk") is True
+        assert availability.surge_on(db.session(), "ru") is False
     assert "Surge on" in sofia.get("/operators/figures").get_data(as_text=True)
 
 
@@ -228,11 +227,11 @@ def test_the_figures_count_calls_answered_and_abandoned_per_language(page: Flask
                 db.session.add(CallEvent(call_sid=sid, kind="queue", outcome="queue:abandoned",
                                          at=now))
         db.session.commit()
-        figures = stats.figures(db.session(), ("ru", "uk"), now - timedelta(hours=1),
+        counted = figures.figures(db.session(), ("ru", "uk"), now - timedelta(hours=1),
                                 now + timedelta(seconds=1))
 
-    assert (figures["uk"].calls, figures["uk"].answered, figures["uk"].abandoned) == (2, 1, 1)
-    assert (figures["ru"].calls, figures["ru"].answered, figures["ru"].abandoned) == (1, 0, 0)
+    assert (counted["uk"].calls, counted["uk"].answered, counted["uk"].abandoned) == (2, 1, 1)
+    assert (counted["ru"].calls, counted["ru"].answered, counted["ru"].abandoned) == (1, 0, 0)
 
 
 def test_twilios_paths_keep_their_plain_errors(page: Flask) -> None:

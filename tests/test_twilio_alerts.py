@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from ivr.alerts import recent_alerts
-from ivr.extensions import db
+from ivr.database import db
+from ivr.twilio.alerts import recent_alerts
 from tests.support import BASE_URL, CALL_SID, CALLER, signed_post
 
 ALERT_SID = "NO" + "a" * 32

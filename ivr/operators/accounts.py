@@ -1,9 +1,12 @@
-"""Operators and supervisors: made, put on duty and listed here (the CLI and, later, the page)."""
+"""Operators and supervisors: made, put on duty, disabled, given a new password and listed,
+from the CLI and the supervisors' page alike (the page's changes and the account changes of
+both are written to the audit log)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -11,6 +14,8 @@ from werkzeug.security import generate_password_hash
 
 from ivr import phones
 from ivr.models import Operator
+from ivr.operators import audit
+from ivr.operators.audit import Actor
 from ivr.phones import PhoneVault
 
 ROLES = ("operator", "supervisor")
@@ -93,3 +98,39 @@ def set_password(session: Session, login: str, password: str) -> Operator:
     operator = find(session, login)
     operator.password_hash = generate_password_hash(password)
     return operator
+
+
+def add_audited(session: Session, vault: PhoneVault, by: Actor, at: datetime, *, login: str,
+                name: str, phone: str, languages: Iterable[str],
+                known_languages: Iterable[str], role: str, password: str) -> Operator:
+    operator = add_operator(session, vault, login=login, name=name, phone=phone,
+                            languages=languages, known_languages=known_languages, role=role,
+                            password=password)
+    audit.record_by(session, by, at, "account", detail=f"added {operator.login}")
+    return operator
+
+
+def switch_duty(session: Session, by: Actor, at: datetime, login: str,
+                on_duty: bool) -> Operator:
+    operator = set_duty(session, login, on_duty)
+    audit.record_by(session, by, at, "duty", detail=f"{login} {'on' if on_duty else 'off'}")
+    return operator
+
+
+def switch_active(session: Session, by: Actor, at: datetime, login: str,
+                  active: bool) -> Operator:
+    operator = set_active(session, login, active)
+    audit.record_by(session, by, at, "account",
+                    detail=f"{'enabled' if active else 'disabled'} {login}")
+    return operator
+
+
+def reset_password(session: Session, by: Actor, at: datetime, login: str,
+                   password: str) -> Operator:
+    operator = set_password(session, login, password)
+    audit.record_by(session, by, at, "account", detail=f"reset the password of {login}")
+    return operator
+
+
+def set_page_language(session: Session, operator_id: int, language: str) -> None:
+    session.get_one(Operator, operator_id).page_language = language

@@ -18,14 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr import paths
-from ivr.database import upsert
+from ivr.database import unit_of_work, upsert
+from ivr.menu.plans import Hangup, Plan, target
 from ivr.models import ACTIVE_RING, Operator, Ring
-from ivr.operators.desk import on_duty
-from ivr.plans import target
-from ivr.twilio_api import TwilioApiError
+from ivr.operators import waiting
+from ivr.operators.availability import on_duty
+from ivr.twilio.rest_api import TwilioApiError
 
 if TYPE_CHECKING:
-    from ivr.hotline import Hotline
+    from ivr.services import Hotline
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +35,6 @@ log = logging.getLogger(__name__)
 RING_GRACE = timedelta(seconds=60)
 CALL_LIMIT = timedelta(hours=6)
 LIVE = sa.text("status IN ('ringing', 'connected')")
-
-
-def queue_name(language: str) -> str:
-    return f"hotline-{language}"
 
 
 def expire_stale(session: Session, now: datetime, ring_seconds: int) -> None:
@@ -78,7 +75,7 @@ def ring_for_waiting(hotline: Hotline, language: str, waiting: int, base: str) -
         return 0
     now = hotline.clock.now()
     ring_seconds = hotline.menu.desk.ring_seconds
-    with Session(hotline.engine) as session, session.begin():
+    with unit_of_work(hotline.engine) as session:
         expire_stale(session, now, ring_seconds)
         rings = [(ring_id, hotline.vault.decrypt(operator.phone_number))
                  for operator in operators_to_ring(session, language, waiting)
@@ -93,13 +90,62 @@ def ring_for_waiting(hotline: Hotline, language: str, waiting: int, base: str) -
         except TwilioApiError as error:
             log.error("could not ring an operator", extra={"ring": ring_id, "error": str(error)})
             call_sid = None
-        with Session(hotline.engine) as session, session.begin():
+        with unit_of_work(hotline.engine) as session:
             ring = session.get_one(Ring, ring_id)
             if call_sid is None:
                 end(ring, "failed", now)
             else:
                 ring.call_sid = call_sid
     return len(rings)
+
+
+def operator_answered(hotline: Hotline, ring_id: int | None) -> Plan:
+    """The operator picked up: tell them the caller's language; a key takes the call."""
+    with unit_of_work(hotline.engine) as session:
+        ring = session.get(Ring, ring_id) if ring_id is not None else None
+        if ring is None or ring.status != "ringing":
+            return waiting.no_caller(ring.language if ring else hotline.menu.default_language)
+        return waiting.whisper(ring.language, ring.id)
+
+
+def operator_pressed(hotline: Hotline, ring_id: int | None, digits: str | None) -> Plan:
+    """The accept key connects the operator to the first caller waiting; silence (their
+    voicemail) or another key skips them."""
+    with unit_of_work(hotline.engine) as session:
+        ring = session.get(Ring, ring_id) if ring_id is not None else None
+        if ring is None or ring.status != "ringing":
+            return waiting.not_accepted()
+        if digits == waiting.ACCEPT_KEY:
+            ring.status, ring.outcome = "connected", "accepted"
+            return waiting.accepted(ring.language, ring.id)
+        end(ring, "not-accepted", hotline.clock.now())
+        return waiting.not_accepted()
+
+
+def conversation_over(hotline: Hotline, ring_id: int | None, talked: bool) -> Plan:
+    """The operator's <Dial> ended: after a conversation, or with no caller left to take."""
+    with unit_of_work(hotline.engine) as session:
+        ring = session.get(Ring, ring_id) if ring_id is not None else None
+        lang = ring.language if ring else hotline.menu.default_language
+        if ring is not None:
+            end(ring, "completed" if talked else "no-caller", hotline.clock.now())
+    return Plan((Hangup(),), "operator:done") if talked else waiting.no_caller(lang)
+
+
+def operator_leg_ended(hotline: Hotline, ring_id: int | None, status: str) -> None:
+    """The call we placed to an operator is over (or never rang): they are free again."""
+    with unit_of_work(hotline.engine) as session:
+        ring = session.get(Ring, ring_id) if ring_id is not None else None
+        if ring is not None:
+            end(ring, status, hotline.clock.now())
+
+
+def link_caller(hotline: Hotline, operator_leg: str, caller_leg: str) -> None:
+    """The caller an operator's ring was put through to."""
+    with unit_of_work(hotline.engine) as session:
+        ring = session.scalar(sa.select(Ring).where(Ring.call_sid == operator_leg))
+        if ring is not None:
+            ring.caller_call_sid = caller_leg
 
 
 def end(ring: Ring, outcome: str, now: datetime) -> None:

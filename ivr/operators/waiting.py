@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from ivr import paths
-from ivr.callbacks.capture import redirect_to_capture
-from ivr.operators.desk import REASON, Availability
-from ivr.operators.ringing import queue_name
-from ivr.plans import (
+from ivr.callback_requests.questions import redirect_to_request
+from ivr.menu.plans import (
     Ask,
     DialQueue,
     Enqueue,
@@ -18,17 +16,23 @@ from ivr.plans import (
     Speech,
     target,
 )
+from ivr.operators.availability import REASON, Availability
 
 # Results of <Enqueue> after the caller talked to an operator.
 BRIDGED = ("bridged", "bridging-in-process", "redirected-from-bridged")
 ACCEPT_KEY = "1"
 
 
+def queue_name(language: str) -> str:
+    """Twilio's queue of a language's callers (made on demand, up to 64 characters)."""
+    return f"hotline-{language}"
+
+
 def join(lang: str, availability: Availability) -> Plan:
     """Into the language's queue, or, when no operator can answer, to the callback request."""
     if availability != "open":
         return Plan((Say(lang, f"operator_{availability}"),
-                     redirect_to_capture(lang, REASON[availability])),
+                     redirect_to_request(lang, REASON[availability])),
                     f"operator:{availability}")
     return Plan((Say(lang, "queue_joined"),
                  Enqueue(queue_name(lang), action=target(paths.QUEUE_LEFT, lang=lang),
@@ -67,7 +71,7 @@ def left(lang: str, result: str, queue_time: int, max_wait: int,
         reason = REASON[availability]
     else:
         reason = "waited_too_long" if queue_time >= max_wait else "chosen"
-    return Plan((redirect_to_capture(lang, reason),), f"queue:{result}:{reason}")
+    return Plan((redirect_to_request(lang, reason),), f"queue:{result}:{reason}")
 
 
 def connecting(lang: str) -> Plan:

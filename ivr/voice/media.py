@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, request, send_file
 
-from ivr.hotline import current_hotline
-from ivr.prompts import AUDIO_TYPES
+from ivr.menu.prompts import AUDIO_TYPES
+from ivr.services import current_hotline
 
 bp = Blueprint("prompts", __name__, url_prefix="/prompts")
 LONG = 365 * 24 * 3600

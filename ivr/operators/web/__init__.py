@@ -13,8 +13,9 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from ivr.extensions import db
-from ivr.operators.web import staff
+from ivr.database import db
+from ivr.operators.web import login
+from ivr.operators.web.sessions import SessionsExceptForTwilio
 from ivr.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -31,6 +32,7 @@ babel = Babel()
 
 
 def init_app(app: Flask, settings: Settings) -> None:
+    app.session_interface = SessionsExceptForTwilio()
     app.config.update(
         SESSION_COOKIE_SECURE=settings.production,
         SESSION_COOKIE_HTTPONLY=True,
@@ -49,7 +51,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     login_manager.login_view = "operators.sign_in"
     login_manager.login_message = ""
     login_manager.session_protection = "basic"
-    login_manager.user_loader(lambda user_id: staff.load(db.session(), user_id))
+    login_manager.user_loader(lambda user_id: login.load(db.session(), user_id))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=page_language)
 

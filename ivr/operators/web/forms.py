@@ -8,7 +8,7 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from ivr.operators.accounts import ROLES
-from ivr.operators.web.claims import NOTES_LIMIT, OUTCOMES
+from ivr.operators.claims import NOTES_LIMIT, OUTCOMES
 
 
 class SignInForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from ivr.operators.web.claims import OUTCOMES as CLAIM_OUTCOMES
+from ivr.operators.claims import OUTCOMES as CLAIM_OUTCOMES
 from ivr.operators.web.forms import OUTCOME_LABELS
 
 REASONS = {

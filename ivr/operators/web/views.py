@@ -1,10 +1,8 @@
 """The operators' page: sign-in, the queue and one request. Thin: each view reads the
-request, calls a plain function (claims, calling, queue, signin) and renders a template."""
+request, calls a plain function of the desk (claims, call_back, work_queue, sign_in) and
+renders a template."""
 
 from __future__ import annotations
-
-from datetime import datetime
-from typing import cast
 
 from flask import (
     Blueprint,
@@ -21,13 +19,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr.extensions import db
-from ivr.hotline import Hotline, current_hotline
+from ivr.database import db
 from ivr.models import CallbackRequest, Operator
-from ivr.operators.web import PAGE_LANGUAGES, audit, calling, claims, labels, protect_forms, signin
+from ivr.operators import accounts, call_back, claims, sign_in
+from ivr.operators.caller_display import LocalTime, local_time, masked, waited
+from ivr.operators.request_view import view_of
+from ivr.operators.web import PAGE_LANGUAGES, labels, protect_forms
 from ivr.operators.web import page_language as page_language_code
-from ivr.operators.web.callers import LocalTime, local_time, masked, waited
-from ivr.operators.web.details import view_of
+from ivr.operators.web.context import hotline, languages, minutes, now
 from ivr.operators.web.forms import (
     ButtonForm,
     LanguageForm,
@@ -35,9 +34,10 @@ from ivr.operators.web.forms import (
     OutcomeForm,
     SignInForm,
 )
-from ivr.operators.web.queue import Filters, page_of
-from ivr.operators.web.staff import Staff, signed_in
-from ivr.twilio_api import TwilioApiError
+from ivr.operators.web.login import PageUser, me, signed_in
+from ivr.operators.work_queue import Filters, page_of
+from ivr.twilio.rest_api import TwilioApiError
+from ivr.twilio.webhook_request import public_root
 
 bp = Blueprint("operators", __name__, url_prefix="/operators", template_folder="templates",
                static_folder="static")
@@ -85,28 +85,8 @@ def _waited_of(row: CallbackRequest) -> tuple[int, int, int]:
     return waited(row.created_at, now())
 
 
-def me() -> Staff:
-    return cast(Staff, current_user._get_current_object())
-
-
-def hotline() -> Hotline:
-    return current_hotline()
-
-
-def now() -> datetime:
-    return hotline().clock.now()
-
-
-def minutes() -> int:
-    return hotline().settings.claim_minutes
-
-
-def languages() -> tuple[str, ...]:
-    return tuple(hotline().menu.languages)
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def sign_in() -> Reply:
+@bp.route("/login", methods=["GET", "POST"], endpoint="sign_in")
+def sign_in_page() -> Reply:
     if request.args.get("lang") in PAGE_LANGUAGES:
         session["page_language"] = request.args["lang"]
     if current_user.is_authenticated:
@@ -115,10 +95,10 @@ def sign_in() -> Reply:
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("operators/login.html", form=form), status
-    outcome = signin.sign_in(db.session(), form.login.data or "", form.password.data or "",
-                             request.remote_addr, now())
+    outcome = sign_in.sign_in(db.session(), form.login.data or "", form.password.data or "",
+                              request.remote_addr, now())
     db.session.commit()
-    if isinstance(outcome, signin.Refused):
+    if isinstance(outcome, sign_in.Refused):
         message = (_("Too many failed attempts. Wait 15 minutes, then try again.")
                    if outcome.reason == "locked" else _("Wrong login or password."))
         flash(message, "error")
@@ -126,7 +106,7 @@ def sign_in() -> Reply:
             429 if outcome.reason == "locked" else 401)
     session.clear()  # a new session for the signed-in person (no fixation)
     session.permanent = True
-    login_user(outcome)
+    login_user(PageUser.of(outcome))
     return redirect(_safe_next(request.args.get("next")))
 
 
@@ -139,9 +119,7 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/logout", methods=["POST"])
 @signed_in
 def sign_out() -> BaseResponse:
-    staff = me()
-    audit.record(db.session(), now(), "logout", login=staff.login, operator_id=staff.id)
-    db.session.get_one(Operator, staff.id).sessions_ended_at = now()
+    sign_in.sign_out(db.session(), me(), now())
     db.session.commit()
     logout_user()
     session.clear()
@@ -154,7 +132,7 @@ def sign_out() -> BaseResponse:
 def page_language() -> BaseResponse:
     form = LanguageForm()
     if form.validate_on_submit():
-        db.session.get_one(Operator, me().id).page_language = form.page_language.data or "en"
+        accounts.set_page_language(db.session(), me().id, form.page_language.data or "en")
         db.session.commit()
     return redirect(_safe_next(request.form.get("next")))
 
@@ -258,17 +236,13 @@ def outcome(request_id: int) -> Reply:
 @signed_in
 def call(request_id: int) -> BaseResponse:
     try:
-        attempt_id, phone = calling.start(db.session(), me(), request_id, now(), minutes())
-        db.session.commit()
-    except calling.CallInProgress:
+        call_back.call_now(db.session(), hotline(), me(), request_id, now(), minutes(),
+                           public_root(hotline()))
+        flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
+    except call_back.CallInProgress:
         db.session.rollback()
         flash(_("A call for this request is already under way."), "error")
-        return redirect(url_for("operators.request_page", request_id=request_id))
-    base = hotline().settings.public_base_url or request.host_url.rstrip("/")
-    try:
-        calling.place(hotline(), attempt_id, phone, base)
-        flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
-    except calling.CannotCall:
+    except call_back.CannotCall:
         flash(_("The call could not be placed. Try again in a minute, or call from your "
                 "own phone."), "error")
     return redirect(url_for("operators.request_page", request_id=request_id))
@@ -287,14 +261,10 @@ def progress(request_id: int) -> str:
 def recording(request_id: int) -> Response:
     """The caller's message, fetched from Twilio by the server: the browser never sees
     Twilio, its URL or our credentials."""
-    request_row = claims.mine(db.session(), me(), request_id, now(), minutes())
-    if request_row.recording_sid is None:
-        abort(404)
     try:
-        audio = hotline().twilio.recording_audio(request_row.recording_sid)
+        audio = claims.message_audio(db.session(), hotline().twilio, me(), request_id, now(),
+                                     minutes())
     except TwilioApiError:
         abort(502)
-    audit.record(db.session(), now(), "play", login=me().login, operator_id=me().id,
-                 request_id=request_row.id)
     db.session.commit()
     return Response(audio, mimetype="audio/wav", headers={"Cache-Control": "no-store"})

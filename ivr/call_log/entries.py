@@ -1,0 +1,171 @@
+"""The call log's entries (a leg seen, its language, its parent, a status, a step) and how
+a batch of them is stored in `calls` and `call_events`.
+
+Every write is idempotent (Twilio retries and replays webhooks), and a call's status only
+ever moves forward (status callbacks arrive out of order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ivr.database import upsert
+from ivr.models import Call, CallEvent
+from ivr.phones import PhoneVault
+from ivr.twilio.call_status import STATUS_RANK, TERMINAL_RANK
+
+
+@dataclass(frozen=True)
+class CallSeen:
+    """A call we may not know yet: its row is created once, on the first webhook that has it."""
+
+    call_sid: str
+    parent_call_sid: str | None
+    direction: str
+    from_number: str | None  # E.164 or None when withheld
+    to_number: str | None
+    status: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class LanguageChosen:
+    call_sid: str
+    language: str
+
+
+@dataclass(frozen=True)
+class ParentKnown:
+    """An operator's leg, now connected to the caller it took."""
+
+    call_sid: str
+    parent_call_sid: str
+
+
+@dataclass(frozen=True)
+class StatusReported:
+    call_sid: str
+    status: str
+    duration_seconds: int | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    call_sid: str
+    parent_call_sid: str | None
+    kind: str
+    at: datetime
+    node: str | None = None
+    digits: str | None = None
+    status: str | None = None
+    outcome: str | None = None
+    sequence_number: int | None = None
+    dedupe_key: str | None = None
+
+
+Entry = CallSeen | LanguageChosen | ParentKnown | StatusReported | Event
+
+
+def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[Entry]) -> None:
+    """Store a batch, a statement per kind of entry (executemany: one round trip each).
+
+    The order of the phases makes a batch correct in any arrival order: a leg exists before
+    it is updated, and a status only moves forward whatever came first.
+    """
+    calls = _merged_calls(vault, [entry for entry in entries if isinstance(entry, CallSeen)])
+    if calls:
+        connection.execute(_calls_upsert(connection), calls)
+    languages = [{"sid": entry.call_sid, "language": entry.language}
+                 for entry in entries if isinstance(entry, LanguageChosen)]
+    if languages:
+        connection.execute(LANGUAGE_UPDATE, languages)
+    parents = [{"sid": entry.call_sid, "parent": entry.parent_call_sid}
+               for entry in entries if isinstance(entry, ParentKnown)]
+    if parents:
+        connection.execute(PARENT_UPDATE, parents)
+    reports = [entry for entry in entries if isinstance(entry, StatusReported)]
+    for terminal, update in ((False, PROGRESS_UPDATE), (True, END_UPDATE)):
+        rows = [_status_row(report) for report in reports
+                if (STATUS_RANK[report.status] == TERMINAL_RANK) == terminal]
+        if rows:
+            connection.execute(update, rows)
+    events = [_event_row(entry) for entry in entries if isinstance(entry, Event)]
+    if events:
+        connection.execute(
+            _insert_ignoring(connection, CallEvent.__table__, ["call_sid", "dedupe_key"]), events)
+
+
+_SID: sa.BindParameter[str] = sa.bindparam("sid", type_=sa.String())
+LANGUAGE_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
+                   .values(language=sa.bindparam("language")))
+PARENT_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
+                 .values(parent_call_sid=sa.bindparam("parent")))
+_CURRENT_RANK = sa.case(STATUS_RANK, value=Call.status, else_=0)
+PROGRESS_UPDATE = (sa.update(Call).where(Call.call_sid == _SID,
+                                         sa.bindparam("rank") > _CURRENT_RANK)
+                   .values(status=sa.bindparam("status")))
+END_UPDATE = (sa.update(Call).where(Call.call_sid == _SID, _CURRENT_RANK < TERMINAL_RANK)
+              .values(status=sa.bindparam("status"), ended_at=sa.bindparam("at"),
+                      duration_seconds=sa.func.coalesce(sa.bindparam("duration", type_=sa.Integer),
+                                                        Call.duration_seconds)))
+
+
+def _status_row(report: StatusReported) -> dict[str, object]:
+    return {"sid": report.call_sid, "status": report.status, "rank": STATUS_RANK[report.status],
+            "at": report.at, "duration": report.duration_seconds}
+
+
+def _insert_ignoring(connection: Connection, table: sa.Table | sa.FromClause,
+                     unique: list[str]) -> sa.Insert:
+    return upsert(connection, table).on_conflict_do_nothing(index_elements=unique)
+
+
+# What one webhook knows of a leg that another did not (an operator's leg is first heard of
+# from the caller's side, without its numbers): filled in whichever arrives first.
+FILLED_IN = ("parent_call_sid", "from_number", "from_number_hash", "to_number", "to_number_hash")
+
+
+def _calls_upsert(connection: Connection) -> sa.Insert:
+    insert = upsert(connection, Call.__table__)
+    table = Call.__table__.c
+    return insert.on_conflict_do_update(index_elements=["call_sid"], set_={
+        name: sa.func.coalesce(table[name], insert.excluded[name]) for name in FILLED_IN})
+
+
+def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str, object]]:
+    """One row per leg (a statement may not touch a row twice), first report first."""
+    rows: dict[str, dict[str, object]] = {}
+    for entry in seen:
+        known = rows.get(entry.call_sid)
+        if known is None:
+            rows[entry.call_sid] = _call_row(vault, entry)
+        elif any(known[name] is None for name in FILLED_IN):
+            row = _call_row(vault, entry)
+            known.update({name: row[name] for name in FILLED_IN if known[name] is None})
+    return list(rows.values())
+
+
+def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:
+    return {
+        "call_sid": seen.call_sid,
+        "parent_call_sid": seen.parent_call_sid,
+        "direction": seen.direction,
+        "from_number": vault.encrypt(seen.from_number) if seen.from_number else None,
+        "from_number_hash": vault.digest(seen.from_number) if seen.from_number else None,
+        "to_number": vault.encrypt(seen.to_number) if seen.to_number else None,
+        "to_number_hash": vault.digest(seen.to_number) if seen.to_number else None,
+        "status": seen.status,
+        "started_at": seen.at,
+    }
+
+
+def _event_row(event: Event) -> dict[str, object]:
+    return {name: getattr(event, name) for name in (
+        "call_sid", "parent_call_sid", "kind", "at", "node", "digits", "status", "outcome",
+        "sequence_number", "dedupe_key")}

@@ -1,0 +1,97 @@
+"""Writing a call's story to the call log: each step a webhook took, and each status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+from ivr.call_log.entries import (
+    CallSeen,
+    Entry,
+    Event,
+    LanguageChosen,
+    ParentKnown,
+    StatusReported,
+)
+from ivr.menu.plans import Plan
+from ivr.models import utcnow
+from ivr.twilio.call_status import ended
+from ivr.twilio.webhook_request import CallParams
+
+if TYPE_CHECKING:
+    from ivr.services import Hotline
+
+
+def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node: str | None,
+              digits: str | None = None, outcome: str | None = None,
+              first: bool = False) -> None:
+    """One webhook of a call: where the caller was, what they pressed, what we decided.
+
+    `first`: the leg's first webhook, which files its numbers (the status callbacks do too);
+    later steps name the leg without them, which spares a parse and two encryptions a step.
+    """
+    if call.call_sid is None:
+        return  # not a call we can file anything under; the caller is still answered
+    at = utcnow()
+    # Each step names its call: the steps of one call are written by whichever processes
+    # answered them, in any order, and the leg must exist before the language is set on it.
+    entries: list[Entry] = [
+        call_seen(call, at) if first else
+        call_seen(call, at, status=call.status or "in-progress", numbers=False)]
+    if plan.language is not None:
+        entries.append(LanguageChosen(call.call_sid, plan.language))
+    entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
+                         status=call.status, outcome=(outcome or plan.outcome)[:64],
+                         dedupe_key=call.idempotency_token))
+    hotline.call_log.record(*entries)
+
+
+def note_status(hotline: Hotline, call: CallParams, kind: str = "status") -> bool:
+    """A status callback; True when it says the call has ended. Replays change nothing."""
+    if call.call_sid is None or call.status is None:
+        return False
+    at = _timestamp(call.params.get("Timestamp", "")) or utcnow()
+    duration = call.integer("CallDuration")
+    sequence = call.integer("SequenceNumber")
+    over = ended(call.status)
+    started = at - timedelta(seconds=duration) if over and duration else at
+    hotline.call_log.record(
+        # A leg first heard of here starts below any status, so the report below applies.
+        call_seen(call, started, status="queued"),
+        StatusReported(call.call_sid, call.status, duration, at),
+        Event(call.call_sid, call.parent_call_sid, kind, at, status=call.status,
+              sequence_number=sequence,
+              dedupe_key=f"status:{sequence if sequence is not None else call.status}"),
+    )
+    return over
+
+
+def note_bridge(hotline: Hotline, operator_leg: str, caller_leg: str) -> None:
+    """An operator's leg was put through to a waiting caller: it is now that call's child."""
+    at = utcnow()
+    hotline.call_log.record(
+        CallSeen(operator_leg, caller_leg, "outbound-api", None, None, "in-progress", at),
+        ParentKnown(operator_leg, caller_leg),
+        Event(operator_leg, caller_leg, "bridge", at, outcome="connected to caller"))
+
+
+def call_seen(call: CallParams, started_at: datetime, status: str | None = None,
+              numbers: bool = True) -> CallSeen:
+    """The leg as this webhook knows it; without `numbers`, its numbers are left for the
+    webhooks that file them (a parse and two encryptions saved)."""
+    assert call.call_sid is not None
+    return CallSeen(call.call_sid, call.parent_call_sid, call.direction,
+                    call.from_number if numbers else None, call.to_number if numbers else None,
+                    status or call.status or "ringing", started_at)
+
+
+def _timestamp(raw: str) -> datetime | None:
+    """Twilio's RFC 2822 `Timestamp`, or None when it is missing or unreadable."""
+    if not raw:
+        return None
+    try:
+        value = parsedate_to_datetime(raw)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

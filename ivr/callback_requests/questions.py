@@ -1,0 +1,233 @@
+"""Taking a callback request, as plain decisions: which number, whether we may say who we are,
+when it is safe to call, an optional message.
+
+The caller's place travels in the URL like the menu's; their number travels sealed (encrypted
+and signed with the phone keys), so it never appears in a URL, a proxy log or Twilio's logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+from ivr import paths, phones
+from ivr.callback_requests.store import REASONS, WINDOWS
+from ivr.menu.menu_file import Menu
+from ivr.menu.plans import (
+    Ask,
+    Hangup,
+    Plan,
+    Record,
+    Redirect,
+    Say,
+    SayDigits,
+    Speech,
+    Target,
+    target,
+)
+
+TRIES = 3
+STEPS = ("confirm", "enter", "check", "identify", "window", "message")
+WINDOW_KEYS = {"1": "any", "2": "day", "3": "evening"}
+
+
+class Sealer(Protocol):
+    def seal(self, text: str) -> str: ...
+    def unseal(self, token: str) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Capture:
+    lang: str
+    reason: str
+    step: str = "confirm"
+    attempt: int = 1
+    number: str | None = None  # E.164
+    source: str | None = None  # caller_id or entered
+    confirmed: bool = False
+    identify: bool | None = None  # may we say who we are if someone else answers
+    window: str | None = None  # any, day, evening
+
+
+@dataclass(frozen=True)
+class Next:
+    """Go on asking. `keep` holds what to keep as a draft once the number is known."""
+
+    plan: Plan
+    keep: Capture | None = None
+    forget_number: bool = False
+
+
+@dataclass(frozen=True)
+class Finish:
+    """Everything asked: store the request, then tell the caller it is saved."""
+
+    capture: Capture
+
+
+Decision = Next | Finish
+
+
+def capture_from(menu: Menu, args: Mapping[str, str], sealer: Sealer) -> Capture:
+    """Read the caller's place from our own URL parameters, forgiving anything odd."""
+    lang = args.get("lang", "")
+    reason = args.get("reason", "")
+    step = args.get("step", "")
+    number = sealer.unseal(args.get("n", "")) if args.get("n") else None
+    if number is not None and phones.normalise(number) != number:
+        number = None
+    window = args.get("win")
+    return Capture(
+        lang=lang if lang in menu.languages else menu.default_language,
+        reason=reason if reason in REASONS else "chosen",
+        step=step if step in STEPS else "confirm",
+        attempt=_whole(args.get("try"), TRIES),
+        number=number,
+        source=args.get("src") if args.get("src") in ("caller_id", "entered") else None,
+        confirmed=args.get("ok") == "1",
+        identify={"1": True, "0": False}.get(args.get("id", "")),
+        window=window if window in WINDOWS else None,
+    )
+
+
+def _whole(raw: str | None, high: int) -> int:
+    return min(max(int(raw), 1), high) if raw and raw.isdigit() and len(raw) < 4 else 1
+
+
+def state_target(path: str, capture: Capture, sealer: Sealer) -> Target:
+    return target(
+        path, lang=capture.lang, reason=capture.reason, step=capture.step,
+        **{"try": capture.attempt},
+        n=sealer.seal(capture.number) if capture.number else None,
+        src=capture.source, ok="1" if capture.confirmed else None,
+        id=None if capture.identify is None else ("1" if capture.identify else "0"),
+        win=capture.window)
+
+
+def begin(capture: Capture, caller_id: str | None, sealer: Sealer) -> Decision:
+    """A withheld caller ID goes straight to typing a number."""
+    if caller_id is None:
+        return Next(ask(replace(capture, step="enter", attempt=1), sealer))
+    known = replace(capture, step="confirm", attempt=1, number=caller_id, source="caller_id")
+    return Next(ask(known, sealer), keep=known)
+
+
+def answer(capture: Capture, digits: str | None, regions: tuple[str, ...],
+           sealer: Sealer) -> Decision:
+    """What happens after the caller pressed `digits` (None: nothing) at a step."""
+    if capture.step == "confirm":
+        return _confirm(capture, digits, sealer)
+    if capture.step == "enter":
+        return _enter(capture, digits, regions, sealer)
+    if capture.step == "check":
+        return _check(capture, digits, sealer)
+    if capture.step == "identify":
+        return _identify(capture, digits, sealer)
+    if capture.step == "window":
+        return _window(capture, digits, sealer)
+    return Finish(capture)
+
+
+def _confirm(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
+    if capture.number is None:
+        return Next(ask(replace(capture, step="enter", attempt=1), sealer))
+    if digits == "1":
+        confirmed = replace(capture, confirmed=True)
+        return Next(ask(replace(confirmed, step="identify", attempt=1), sealer), keep=confirmed)
+    if digits == "2":
+        other = replace(capture, step="enter", attempt=1, number=None, source=None)
+        return Next(ask(other, sealer), forget_number=True)
+    if capture.attempt >= TRIES:
+        # No answer, again and again: the caller may not be able to speak. We have their
+        # number; the request is kept, marked as never confirmed.
+        return Finish(capture)
+    return Next(_again(capture, digits, sealer))
+
+
+def _enter(capture: Capture, digits: str | None, regions: tuple[str, ...],
+           sealer: Sealer) -> Decision:
+    number = phones.parse_entered(digits or "", regions)
+    if number is not None:
+        entered = replace(capture, step="check", attempt=1, number=number, source="entered")
+        return Next(ask(entered, sealer), keep=entered)
+    if capture.attempt >= TRIES:
+        return Next(Plan((Say(capture.lang, "callback_number_failed"), Hangup()),
+                         "callback:no-number"))
+    retry = replace(capture, attempt=capture.attempt + 1)
+    said = (Say(capture.lang, "callback_number_invalid"),) if digits else ()
+    again = ask(retry, sealer)
+    return Next(Plan(said + again.steps, "callback:number-invalid", private=True))
+
+
+def _check(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
+    if digits == "2":
+        other = replace(capture, step="enter", attempt=1, number=None, source=None)
+        return Next(ask(other, sealer), forget_number=True)
+    if digits == "1" or capture.attempt >= TRIES:  # in the end: they typed it themselves
+        confirmed = replace(capture, confirmed=True)
+        return Next(ask(replace(confirmed, step="identify", attempt=1), sealer), keep=confirmed)
+    return Next(_again(capture, digits, sealer))
+
+
+def _identify(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
+    if digits in ("1", "2") or digits is None or capture.attempt >= 2:
+        # No answer means no: someone else may hold the phone.
+        answered = replace(capture, identify=digits == "1")
+        return Next(ask(replace(answered, step="window", attempt=1), sealer), keep=answered)
+    return Next(_again(capture, digits, sealer))
+
+
+def _window(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
+    window = WINDOW_KEYS.get(digits or "")
+    if window is not None or capture.attempt >= 2:
+        answered = replace(capture, window=window)
+        return Next(ask(replace(answered, step="message", attempt=1), sealer), keep=answered)
+    return Next(_again(capture, digits, sealer))
+
+
+def _again(capture: Capture, digits: str | None, sealer: Sealer) -> Plan:
+    """The same question once more, after "that is not an option" if a wrong key was pressed."""
+    retry = replace(capture, attempt=capture.attempt + 1)
+    said = (Say(capture.lang, "invalid_option"),) if digits else ()
+    again = ask(retry, sealer)
+    return Plan(said + again.steps, "callback:again", private=True)
+
+
+def ask(capture: Capture, sealer: Sealer) -> Plan:
+    """The question of the capture's step."""
+    lang = capture.lang
+    action = state_target(paths.CALLBACK_REQUEST_INPUT, capture, sealer)
+    if capture.step == "message":
+        done = state_target(paths.CALLBACK_REQUEST_MESSAGE, capture, sealer)
+        message = Record(action=done, then=done,
+                         recording_callback=target(paths.CALLBACK_REQUEST_RECORDING))
+        return Plan((Say(lang, "callback_record"), message), "callback:ask-message",
+                    private=True)
+    prompts: tuple[Speech, ...]
+    if capture.step == "confirm" and capture.number is not None:
+        prompts = (Say(lang, "callback_confirm"), SayDigits(lang, capture.number[-2:]),
+                   Say(lang, "callback_confirm_keys"))
+    elif capture.step == "check" and capture.number is not None:
+        prompts = (Say(lang, "callback_entered"), SayDigits(lang, capture.number.lstrip("+")),
+                   Say(lang, "callback_entered_keys"))
+    elif capture.step in ("confirm", "enter"):
+        return Plan((Ask((Say(lang, "callback_enter"),), action, timeout=10, num_digits=15,
+                         finish_on_key="#"),), "callback:ask-enter", private=True)
+    else:
+        prompts = (Say(lang, f"callback_{capture.step}"),)
+    return Plan((Ask(prompts, action, timeout=6),), f"callback:ask-{capture.step}", private=True)
+
+
+def saved(lang: str, reference: str) -> Plan:
+    return Plan((Say(lang, "callback_saved"), SayDigits(lang, reference),
+                 Say(lang, "callback_saved_end"), Hangup()), "callback:saved", private=True)
+
+
+def not_saved(lang: str) -> Plan:
+    """Neither the database nor the disk took the request: say so, never "saved"."""
+    return Plan((Say(lang, "technical_trouble"), Hangup()), "callback:lost", private=True)
+
+
+def redirect_to_request(lang: str, reason: str) -> Redirect:
+    return Redirect(target(paths.CALLBACK_REQUEST, lang=lang, reason=reason))

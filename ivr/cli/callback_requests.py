@@ -1,0 +1,75 @@
+"""`ivr callbacks list` and `ivr spool ...`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+
+from ivr.callback_requests import store
+from ivr.cli.exits import fail
+from ivr.database import db
+from ivr.phones import mask
+from ivr.services import current_hotline
+
+
+@click.group(cls=AppGroup, help="Callback requests.")
+def callbacks() -> None:
+    pass
+
+
+@callbacks.command("list", help="Requests, most urgent first, with numbers masked.")
+@click.option("--status", default=None, help="Only requests in this status, such as open.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def list_requests(status: str | None, as_json: bool) -> None:
+    vault = current_hotline().vault
+    requests = store.requests_by_urgency(db.session.connection(), status)
+    if not as_json:
+        click.echo(f"{'number':<8} {'status':<8} {'pri':>3} {'lang':<4} {'reason':<16} "
+                   f"{'phone':<16} {'tries':>5} {'message':<7} created (UTC)")
+    for request in requests:
+        row = {
+            "reference": request.reference, "status": request.status,
+            "priority": request.priority, "language": request.language,
+            "reason": request.reason, "number": mask(vault.decrypt(request.number)),
+            "number_confirmed": request.number_confirmed, "attempts": request.attempts,
+            "may_identify": request.may_identify, "safe_window": request.safe_window,
+            "caller_timezone": request.caller_timezone,
+            "message_seconds": request.recording_duration,
+            "created_at": request.created_at.isoformat(timespec="seconds"),
+        }
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        message = f"{request.recording_duration}s" if request.recording_duration else "-"
+        click.echo(f"{request.reference:<8} {request.status:<8} {request.priority:>3} "
+                   f"{request.language:<4} {request.reason:<16} {row['number']:<16} "
+                   f"{request.attempts:>5} {message:<7} "
+                   f"{request.created_at:%Y-%m-%d %H:%M}")
+
+
+@click.group(cls=AppGroup,
+             help="The local spool of requests the database could not take at the time.")
+def spool() -> None:
+    pass
+
+
+@spool.command("replay", help="Move what the spool holds into the database now (the service "
+               "also does this by itself every few seconds).")
+def replay() -> None:
+    writer = current_hotline().callback_requests
+    waiting = writer.spool.waiting()
+    try:
+        replayed = writer.replay()
+    except Exception as error:
+        fail(f"the database is still unavailable ({type(error).__name__}); "
+             f"{waiting} operation(s) wait in {writer.spool.directory}")
+    click.echo(f"{replayed} operation(s) replayed into the database; "
+               f"{writer.spool.waiting()} waiting")
+
+
+@spool.command("status", help="How many operations wait in the spool.")
+def status() -> None:
+    local = current_hotline().callback_requests.spool
+    click.echo(f"{local.waiting()} operation(s) waiting in {local.directory}")

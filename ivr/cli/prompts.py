@@ -1,0 +1,79 @@
+"""`ivr prompts check|reload|render`: the recorded prompts. They work without the app, so
+they help most when a broken menu or prompt file keeps it from starting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ivr.cli.exits import fail
+from ivr.menu import prompts as prompt_files
+from ivr.menu import reloading, synthesis
+from ivr.menu.menu_file import Menu, load_menu
+from ivr.settings import StartupError, prompts_dir_from_environment
+
+
+@click.group(help="Check and make the recorded prompts.")
+def prompts() -> None:
+    pass
+
+
+@prompts.command("check", help="List prompts without a text and recordings missing, empty, "
+                 "not audio or older than their text; exit 1 if there is any.")
+def prompts_check() -> None:
+    root = _prompts_dir()
+    problems = prompt_files.check(_load_menu(root), root)
+    for problem in problems:
+        click.echo(str(problem))
+    if problems:
+        fail(f"{len(problems)} prompt problem(s) in {root}")
+    click.echo(f"every prompt has a text and a good recording in {root}")
+
+
+@prompts.command("reload", help="Check the menu and the prompts, then have the running "
+                 "service load them (each process within a few seconds), without a restart.")
+def prompts_reload() -> None:
+    root = _prompts_dir()
+    try:
+        menu, _catalog = reloading.load(root)
+    except StartupError as error:
+        fail(f"{error} (the running service keeps the menu it has)")
+    for problem in prompt_files.check(menu, root):
+        click.echo(str(problem))
+    try:
+        reloading.request_reload(root)
+    except OSError as error:
+        fail(f"cannot write {root / reloading.RELOAD_MARKER} ({error.strerror}); the service "
+              "still picks up changed files by their modification time")
+    click.echo(f"the menu and prompts in {root} are good; running processes load them within "
+               f"{reloading.CHECK_EVERY:g} seconds")
+
+
+@prompts.command("render", help="Make recordings from the texts with espeak-ng and sox, "
+                 "for prompts with no good recording or one made from an older text.")
+@click.option("--lang", default=None, help="Only this language.")
+@click.option("--force", is_flag=True, help="Remake every recording, hand-made ones too.")
+def prompts_render(lang: str | None, force: bool) -> None:
+    root = _prompts_dir()
+    menu = _load_menu(root)
+    try:
+        made = synthesis.render(menu, root, synthesis.languages_to_render(menu, lang), force,
+                                click.echo)
+    except StartupError as error:
+        fail(str(error))
+    click.echo(f"{made} recording(s) made")
+
+
+def _prompts_dir() -> Path:
+    try:
+        return prompts_dir_from_environment()
+    except StartupError as error:
+        fail(str(error))
+
+
+def _load_menu(root: Path) -> Menu:
+    try:
+        return load_menu(root / "menu.yaml")
+    except StartupError as error:
+        fail(str(error))

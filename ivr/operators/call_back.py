@@ -1,0 +1,179 @@
+"""An operator calls a person back with one click: Twilio rings the operator's phone first
+and, when they press 1, dials the caller with the hotline's number as caller ID. Twilio's
+status callbacks bring the progress of both legs back to the attempt, for the page to show.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ivr import paths
+from ivr.database import unit_of_work
+from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
+from ivr.models import CallbackAttempt, CallbackRequest, Operator
+from ivr.operators import audit, claims
+from ivr.operators.identity import Staff
+from ivr.twilio.call_status import ended, moved_forward
+from ivr.twilio.rest_api import TwilioApiError
+
+if TYPE_CHECKING:
+    from ivr.services import Hotline
+
+log = logging.getLogger(__name__)
+
+RING_SECONDS = 30
+ACCEPT_KEY = "1"
+# A call that never reported its end is over after this long (a lost status callback).
+CALL_LIMIT = timedelta(hours=2)
+
+
+class CallInProgress(Exception):
+    """There is already a call going on for this request."""
+
+
+class CannotCall(Exception):
+    """The call could not be placed; the message says why, without any number."""
+
+
+def live_attempt(session: Session, request_id: int, now: datetime) -> CallbackAttempt | None:
+    return session.scalar(
+        sa.select(CallbackAttempt)
+        .where(CallbackAttempt.request_id == request_id, CallbackAttempt.ended_at.is_(None),
+               CallbackAttempt.operator_status.is_not(None),
+               CallbackAttempt.started_at > now - CALL_LIMIT)
+        .order_by(CallbackAttempt.id.desc()).limit(1))
+
+
+def latest_call(session: Session, request_id: int) -> CallbackAttempt | None:
+    return session.scalar(
+        sa.select(CallbackAttempt)
+        .where(CallbackAttempt.request_id == request_id,
+               CallbackAttempt.operator_status.is_not(None))
+        .order_by(CallbackAttempt.id.desc()).limit(1))
+
+
+def start(session: Session, staff: Staff, request_id: int, now: datetime,
+          claim_minutes: int) -> tuple[int, str]:
+    """A new attempt for a request this person holds: its id and the operator's phone."""
+    request = claims.mine(session, staff, request_id, now, claim_minutes)
+    if live_attempt(session, request.id, now) is not None:
+        raise CallInProgress
+    operator = session.get_one(Operator, staff.id)
+    attempt = CallbackAttempt(request_id=request.id, operator_id=staff.id, started_at=now,
+                              operator_status="queued")
+    session.add(attempt)
+    session.flush()
+    audit.record(session, now, "call", login=staff.login, operator_id=staff.id,
+                 request_id=request.id)
+    return attempt.id, operator.phone_number
+
+
+def call_now(session: Session, hotline: Hotline, staff: Staff, request_id: int,
+             now: datetime, claim_minutes: int, base: str) -> None:
+    """Start an attempt on a request this person holds and have Twilio ring their phone.
+
+    The attempt is committed before Twilio is asked: Twilio's webhooks for the call find it
+    by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours or
+    CannotCall when it cannot be done.
+    """
+    attempt_id, phone = start(session, staff, request_id, now, claim_minutes)
+    session.commit()
+    place(hotline, attempt_id, phone, base)
+
+
+def place(hotline: Hotline, attempt_id: int, encrypted_phone: str, base: str) -> None:
+    """Ask Twilio to ring the operator; the attempt fails at once if Twilio says no."""
+    settings = hotline.settings
+    call_sid: str | None = None
+    reason = "HOTLINE_NUMBER is not set"
+    if settings.hotline_number is not None:
+        try:
+            call_sid = hotline.twilio.call(
+                to=hotline.vault.decrypt(encrypted_phone), from_=settings.hotline_number,
+                url=target(paths.CALL_BACK_ANSWER, attempt=attempt_id).url(base),
+                status_callback=target(paths.CALL_BACK_STATUS, attempt=attempt_id).url(base),
+                ring_seconds=RING_SECONDS)
+        except TwilioApiError as error:
+            reason = str(error)
+    with unit_of_work(hotline.engine) as session:
+        attempt = session.get_one(CallbackAttempt, attempt_id)
+        if call_sid is None:
+            attempt.operator_status, attempt.ended_at = "failed", hotline.clock.now()
+        else:
+            attempt.call_sid = call_sid
+    if call_sid is None:
+        log.error("could not place a call back", extra={"attempt": attempt_id, "error": reason})
+        raise CannotCall(reason)
+
+
+def _attempt_and_request(session: Session, attempt_id: int | None
+                         ) -> tuple[CallbackAttempt, CallbackRequest] | None:
+    attempt = session.get(CallbackAttempt, attempt_id) if attempt_id is not None else None
+    if attempt is None:
+        return None
+    return attempt, session.get_one(CallbackRequest, attempt.request_id)
+
+
+def answered(hotline: Hotline, attempt_id: int | None) -> Plan:
+    """The operator picked up: the caller's language, and a key to press to dial them (so
+    that an operator's voicemail never calls anyone)."""
+    with unit_of_work(hotline.engine) as session:
+        found = _attempt_and_request(session, attempt_id)
+        if found is None or found[1].status != "open" or found[0].ended_at is not None:
+            return Plan((Hangup(),), "callback-call:gone")
+        attempt, request = found
+        return Plan((Ask((Say(request.language, "callback_call_whisper"),),
+                         target(paths.CALL_BACK_ACCEPT, attempt=attempt.id), timeout=8),),
+                    "callback-call:whisper")
+
+
+def accepted(hotline: Hotline, attempt_id: int | None, digits: str | None) -> Plan:
+    """1 dials the caller, showing the hotline's number; anything else hangs up."""
+    with unit_of_work(hotline.engine) as session:
+        found = _attempt_and_request(session, attempt_id)
+        if (found is None or digits != ACCEPT_KEY or found[1].status != "open"
+                or hotline.settings.hotline_number is None):
+            return Plan((Hangup(),), "callback-call:not-accepted")
+        attempt, request = found
+        return Plan((DialNumber(
+            number=hotline.vault.decrypt(request.number),
+            caller_id=hotline.settings.hotline_number, timeout=RING_SECONDS,
+            action=target(paths.CALL_BACK_DIALED, attempt=attempt.id),
+            status_callback=target(paths.CALL_BACK_CALLER_STATUS, attempt=attempt.id)),),
+            "callback-call:dialing", private=True)
+
+
+def operator_progress(hotline: Hotline, attempt_id: int | None, status: str | None) -> None:
+    """The operator's leg moved on (a status callback): shown on the page."""
+    with unit_of_work(hotline.engine) as session:
+        found = _attempt_and_request(session, attempt_id)
+        if found is None or status is None:
+            return
+        attempt = found[0]
+        attempt.operator_status = moved_forward(attempt.operator_status, status)
+        if ended(attempt.operator_status):
+            attempt.ended_at = attempt.ended_at or hotline.clock.now()
+
+
+def caller_progress(hotline: Hotline, attempt_id: int | None, status: str | None) -> None:
+    """The caller's leg moved on: ringing, answered, no answer, busy."""
+    with unit_of_work(hotline.engine) as session:
+        found = _attempt_and_request(session, attempt_id)
+        if found is not None and status is not None:
+            found[0].caller_status = moved_forward(found[0].caller_status, status)
+
+
+def caller_dialed(hotline: Hotline, attempt_id: int | None, dial_status: str) -> Plan:
+    """<Dial>'s action: the conversation is over, or the caller did not answer."""
+    caller_progress(hotline, attempt_id, DIAL_STATUS.get(dial_status))
+    return Plan((Hangup(),), "callback-call:done")
+
+
+# <Dial>'s DialCallStatus, in the words of a call's status.
+DIAL_STATUS = {"answered": "completed", "completed": "completed", "busy": "busy",
+               "no-answer": "no-answer", "failed": "failed", "canceled": "canceled"}

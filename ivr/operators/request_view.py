@@ -1,0 +1,46 @@
+"""Everything the request page shows about one request, gathered in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from ivr.models import CallbackAttempt, CallbackRequest
+from ivr.operators import call_back, claims
+from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
+from ivr.operators.identity import Staff
+from ivr.phones import PhoneVault
+
+
+@dataclass(frozen=True)
+class RequestView:
+    request: CallbackRequest
+    masked: str
+    number: str | None  # in full, only right after an audited reveal
+    local: LocalTime
+    waited: tuple[int, int, int]
+    holder: str | None  # who holds it now
+    mine: bool
+    history: list[claims.HistoryLine]
+    call: CallbackAttempt | None  # the latest call placed from the page
+    call_live: bool
+    held_until: datetime | None  # when the claim lapses
+
+
+def view_of(session: Session, vault: PhoneVault, staff: Staff, request: CallbackRequest,
+            now: datetime, claim_minutes: int, revealed: bool = False) -> RequestView:
+    number = vault.decrypt(request.number)
+    holding = request.status == "open" and claims.held(request, now, claim_minutes)
+    mine = holding and request.claimed_by == staff.id
+    latest = call_back.latest_call(session, request.id)
+    return RequestView(
+        request=request, masked=masked(number), number=pretty(number) if revealed else None,
+        local=local_time(request.caller_timezone, request.safe_window, now),
+        waited=waited(request.created_at, now),
+        holder=claims.claimer_name(session, request) if holding else None, mine=mine,
+        history=claims.history(session, request.id), call=latest,
+        call_live=latest is not None and latest.ended_at is None,
+        held_until=request.claimed_at + timedelta(minutes=claim_minutes)
+        if holding and request.claimed_at is not None else None)

@@ -1,0 +1,120 @@
+"""The queue as an operator sees it: the requests of their languages, most urgent first
+(priority, then who reached us first), filtered and a page at a time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ivr.callback_requests.store import REASONS
+from ivr.models import CallbackRequest, Operator
+from ivr.operators.claims import lapse_before
+
+STATUSES = ("open", "waiting", "claimed", "done")
+PAGE_SIZE = 50
+MAX_PAGE = 10_000
+
+
+@dataclass(frozen=True)
+class Filters:
+    language: str | None = None
+    status: str = "open"
+    reason: str | None = None
+    page: int = 1
+
+    @classmethod
+    def read(cls, args: Mapping[str, str], languages: tuple[str, ...]) -> Filters:
+        """Filters from the query string; anything unknown reads as "all"."""
+        language = args.get("language") or None
+        reason = args.get("reason") or None
+        status = args.get("status") or "open"
+        page = args.get("page", "1")
+        return cls(language=language if language in languages else None,
+                   status=status if status in STATUSES else "open",
+                   reason=reason if reason in REASONS else None,
+                   page=min(int(page), MAX_PAGE) if page.isdigit() and 0 < len(page) < 7 else 1)
+
+    def query(self, **changes: str | int | None) -> dict[str, str | int]:
+        """The query string of these filters with some changed, for links."""
+        values: dict[str, str | int | None] = {
+            "language": self.language, "status": self.status, "reason": self.reason,
+            "page": self.page, **changes}
+        return {key: value for key, value in values.items()
+                if value not in (None, "") and not (key == "page" and value == 1)
+                and not (key == "status" and value == "open")}
+
+
+@dataclass(frozen=True)
+class Row:
+    request: CallbackRequest
+    claimed_by: str | None  # the holder's name while their claim lasts
+    mine: bool
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[Row]
+    total: int
+    page: int
+    pages: int
+    waiting_per_language: dict[str, int]
+
+
+def open_per_language(session: Session, languages: tuple[str, ...]) -> dict[str, int]:
+    """How many requests wait in each language: the counts in the page's header."""
+    counts = {str(row[0]): int(row[1]) for row in session.execute(
+        sa.select(CallbackRequest.language, sa.func.count())
+        .where(CallbackRequest.status == "open", CallbackRequest.language.in_(languages))
+        .group_by(CallbackRequest.language))}
+    return {code: int(counts.get(code, 0)) for code in languages}
+
+
+def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters: Filters,
+            now: datetime, claim_minutes: int) -> QueuePage:
+    counts = open_per_language(session, languages)
+    conditions = _conditions(languages, filters, now, claim_minutes)
+    if filters.status == "open" and filters.reason is None:
+        # The header's counts already say how many there are: no second count.
+        total = counts[filters.language] if filters.language else sum(counts.values())
+    else:
+        total = session.scalar(sa.select(sa.func.count()).select_from(CallbackRequest)
+                               .where(*conditions)) or 0
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = min(filters.page, pages)
+    order = ((CallbackRequest.closed_at.desc(), CallbackRequest.id.desc())
+             if filters.status == "done" else
+             (CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id))
+    holder = sa.case((CallbackRequest.claimed_at > lapse_before(now, claim_minutes),
+                      Operator.name), else_=None)
+    rows = session.execute(
+        sa.select(CallbackRequest, holder)
+        .outerjoin(Operator, Operator.id == CallbackRequest.claimed_by)
+        .where(*conditions).order_by(*order)
+        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    return QueuePage(
+        rows=[Row(request, name, name is not None and request.claimed_by == staff_id)
+              for request, name in rows],
+        total=total, page=page, pages=pages, waiting_per_language=counts)
+
+
+def _conditions(languages: tuple[str, ...], filters: Filters, now: datetime,
+                claim_minutes: int) -> list[sa.ColumnElement[bool]]:
+    chosen = (filters.language,) if filters.language else languages
+    conditions: list[sa.ColumnElement[bool]] = [CallbackRequest.language.in_(chosen)]
+    if filters.reason:
+        conditions.append(CallbackRequest.reason == filters.reason)
+    lapsed = lapse_before(now, claim_minutes)
+    unclaimed = sa.or_(CallbackRequest.claimed_by.is_(None), CallbackRequest.claimed_at <= lapsed)
+    if filters.status == "done":
+        conditions.append(CallbackRequest.status != "open")
+        return conditions
+    conditions.append(CallbackRequest.status == "open")
+    if filters.status == "waiting":
+        conditions.append(unclaimed)
+    elif filters.status == "claimed":
+        conditions.append(sa.not_(unclaimed))
+    return conditions

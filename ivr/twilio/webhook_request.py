@@ -1,0 +1,142 @@
+"""A request from Twilio: whether Twilio really signed it, and its parameters, read
+defensively. The one module that reads Twilio's webhook parameters and checks signatures."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from functools import cached_property
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from flask import Response, request
+from werkzeug.datastructures import MultiDict
+
+from ivr import phones
+from ivr.menu.menu_file import KEYS
+from ivr.operations import metrics
+from ivr.twilio.call_status import STATUS_RANK
+
+if TYPE_CHECKING:
+    from ivr.services import Hotline
+
+log = logging.getLogger("ivr.voice")
+
+SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
+
+
+class CallParams:
+    """The parameters Twilio sent about the call, read defensively: anything malformed
+    reads as absent."""
+
+    def __init__(self, params: MultiDict[str, str], idempotency_token: str | None) -> None:
+        self.params = params
+        self.idempotency_token = (idempotency_token or "")[:80] or None
+
+    def _sid(self, name: str) -> str | None:
+        value = self.params.get(name, "")
+        return value if SID.fullmatch(value) else None
+
+    @cached_property
+    def call_sid(self) -> str | None:
+        return self._sid("CallSid")
+
+    @cached_property
+    def parent_call_sid(self) -> str | None:
+        return self._sid("ParentCallSid")
+
+    @cached_property
+    def direction(self) -> str:
+        direction = self.params.get("Direction", "")
+        return direction if direction in ("inbound", "outbound-api", "outbound-dial") else "inbound"
+
+    @cached_property
+    def from_number(self) -> str | None:
+        return phones.normalise(self.params.get("From"))
+
+    @cached_property
+    def to_number(self) -> str | None:
+        return phones.normalise(self.params.get("To"))
+
+    @cached_property
+    def calling_code(self) -> str | None:
+        return phones.calling_code(self.params.get("From"))
+
+    @cached_property
+    def status(self) -> str | None:
+        status = self.params.get("CallStatus", "")
+        return status if status in STATUS_RANK else None
+
+    @cached_property
+    def digits(self) -> str | None:
+        """The key pressed; any other non-empty input reads as a key no menu has."""
+        digits = self.params.get("Digits", "")
+        if not digits:
+            return None
+        return digits if digits in KEYS else "?"
+
+    def keys(self) -> str | None:
+        """The keys pressed, as typed: a number may be up to 15 digits."""
+        typed = "".join(char for char in self.params.get("Digits", "")[:32]
+                        if char in "0123456789*#")
+        return typed or None
+
+    def integer(self, name: str) -> int | None:
+        value = self.params.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 10 else None
+
+    def text(self, name: str, limit: int = 32) -> str:
+        return self.params.get(name, "")[:limit]
+
+
+def call_params() -> CallParams:
+    params = request.form if request.method == "POST" else request.args
+    return CallParams(params, request.headers.get("I-Twilio-Idempotency-Token"))
+
+
+def signed_url(hotline: Hotline) -> str:
+    """The URL Twilio requested, as it signed it: behind a proxy, the public one."""
+    base = hotline.settings.public_base_url or request.root_url.rstrip("/")
+    url = base + quote(request.path)
+    query = request.query_string.decode("latin-1")
+    return f"{url}?{query}" if query else url
+
+
+def is_signed(hotline: Hotline) -> bool:
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature:
+        return False
+    params = request.form if request.method == "POST" else {}
+    url = signed_url(hotline)
+    # The URL exactly as we see it matches almost always; only then try Twilio's variants
+    # with and without the port, which cost two more signatures.
+    expected = hotline.validator.compute_signature(url, params)
+    if hmac.compare_digest(expected.encode(), signature.encode()):
+        return True
+    return bool(hotline.validator.validate(url, params, signature))
+
+
+def refuse_unless_signed(hotline: Hotline) -> Response | None:
+    """None for a request Twilio signed; else the 403 to answer with."""
+    try:
+        if is_signed(hotline):
+            return None
+    except Exception:
+        log.exception("signature check failed", extra={"path": request.path})
+    reason = "signed wrongly" if request.headers.get("X-Twilio-Signature") else "not signed"
+    metrics.count_forged(request.url_rule.rule if request.url_rule else metrics.OTHER)
+    # Nothing from the request body: a forged request may still carry a real number.
+    log.warning("webhook refused", extra={"path": request.path, "reason": reason})
+    return Response("Forbidden: this request is not signed by Twilio.\n", 403,
+                    mimetype="text/plain")
+
+
+def url_base(hotline: Hotline) -> str:
+    """What our TwiML's URLs start with: the public base, or this app's root path."""
+    return hotline.settings.public_base_url or request.script_root
+
+
+def public_root(hotline: Hotline) -> str:
+    """The absolute URL of the app's root, for URLs handed to Twilio's REST API."""
+    return hotline.settings.public_base_url or request.host_url.rstrip("/")
