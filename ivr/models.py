@@ -206,8 +206,8 @@ class CallbackRequest(Base):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
-class CallbackCall(Base):
-    """Which call made or renewed which request, so a retried save is stored once."""
+class RequestCall(Base):
+    """Which call made or renewed which callback request, so a retried save is stored once."""
 
     __tablename__ = "callback_calls"
 
@@ -248,8 +248,8 @@ class Recording(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class CallbackAttempt(Base):
-    """One go at calling a person back: the call we placed (if any) and what came of it."""
+class CallBackAttempt(Base):
+    """One go at an operator's call back: the call we placed (if any) and what came of it."""
 
     __tablename__ = "callback_attempts"
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from ivr.database import db
-from ivr.models import Call, CallbackCall, CallbackRequest, CallEvent, Recording
+from ivr.models import Call, CallbackRequest, CallEvent, Recording, RequestCall
 from tests.support import hotline_of
 
 
@@ -43,7 +43,7 @@ def add_request(app: Flask, at: datetime, status: str = "open",
             recording_sid=recording_sid, created_at=at, updated_at=at)
         db.session.add(request)
         db.session.flush()
-        db.session.add(CallbackCall(call_sid=sid, request_id=request.id, at=at))
+        db.session.add(RequestCall(call_sid=sid, request_id=request.id, at=at))
         db.session.commit()
         return request.id
 

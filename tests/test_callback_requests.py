@@ -398,7 +398,7 @@ def test_the_caller_is_not_told_saved_when_nothing_could_store_it(
     assert prompts(heard) == [("uk", "technical_trouble")]
 
 
-def test_the_callback_number_never_appears_in_a_url(app: Flask, phone: Dial) -> None:
+def test_the_number_to_call_back_never_appears_in_a_url(app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
     call.press("2")
     call.press("380671112233#")

@@ -272,7 +272,7 @@ def test_a_bug_reading_the_callers_place_still_gets_an_apology(
     assert document[-1].tag == "Redirect"
 
 
-def test_a_bug_in_a_callback_question_asks_that_question_again(
+def test_a_bug_in_a_callback_request_question_asks_that_question_again(
         phone: Callable[..., Phone], monkeypatch: pytest.MonkeyPatch) -> None:
     call = phone(caller="+380501234567")
     call.dial()

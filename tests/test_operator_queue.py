@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from ivr.database import db
-from ivr.models import CallbackAttempt, CallbackRequest, Operator
+from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit, claims
 from ivr.operators import sign_in as signing
 from ivr.operators.identity import staff_of
@@ -267,7 +267,7 @@ def test_an_outcome_other_than_no_answer_takes_the_request_out_of_the_queue(
     assert "Nobody is waiting here" in olena.get("/operators/").get_data(as_text=True)
     assert ("olena", "outcome", request.id) in audit_trail(page)
     with page.app_context():
-        [attempt] = db.session.scalars(sa.select(CallbackAttempt))
+        [attempt] = db.session.scalars(sa.select(CallBackAttempt))
     assert attempt.outcome == outcome
 
 

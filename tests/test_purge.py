@@ -14,7 +14,7 @@ from click.testing import Result
 from flask import Flask
 
 from ivr.database import db
-from ivr.models import Base, Call, CallbackCall, CallbackRequest, CallEvent, Recording
+from ivr.models import Base, Call, CallbackRequest, CallEvent, Recording, RequestCall
 from tests.rows import add_call, add_recording, add_request, count, new_sid
 from tests.support import hotline_of
 
@@ -68,7 +68,7 @@ def test_an_old_closed_request_goes_with_its_message_at_twilio_first(
     assert result.exit_code == 0, result.output
     assert deleted_at_twilio(twilio_rest) == [message]
     assert request_ids(clocked_app) == set()
-    assert count(clocked_app, Recording) == count(clocked_app, CallbackCall) == 0
+    assert count(clocked_app, Recording) == count(clocked_app, RequestCall) == 0
     assert call_sids(clocked_app) == set() and count(clocked_app, CallEvent) == 0
     assert result.output.splitlines() == [
         "removed what is older than 2026-08-27 12:00 UTC:",

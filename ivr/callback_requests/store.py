@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr import phones
-from ivr.models import CallbackCall, CallbackDraft, CallbackRequest, Recording
+from ivr.models import CallbackDraft, CallbackRequest, Recording, RequestCall
 from ivr.phones import PhoneVault
 
 # Lower is more urgent. Someone who hung up while waiting may not have been able to stay on.
@@ -64,16 +64,16 @@ class _Statements:
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         call_sid = sa.bindparam("call_sid", type_=sa.String())
         self.stored_call = (
-            sa.select(CallbackCall.request_id, CallbackCall.reference.label("told"),
+            sa.select(RequestCall.request_id, RequestCall.reference.label("told"),
                       CallbackRequest.reference)
-            .join(CallbackRequest, CallbackCall.request_id == CallbackRequest.id)
-            .where(CallbackCall.call_sid == call_sid))
+            .join(CallbackRequest, RequestCall.request_id == CallbackRequest.id)
+            .where(RequestCall.call_sid == call_sid))
         drafts = CallbackDraft.__table__
         fields = [column.name for column in drafts.columns]
         # One statement: no draft for a call whose request is stored (a late replay).
         draft = insert(CallbackDraft).from_select(fields, sa.select(
             *[sa.bindparam(name, type_=drafts.c[name].type) for name in fields]).where(
-            ~sa.exists().where(CallbackCall.call_sid == call_sid)))
+            ~sa.exists().where(RequestCall.call_sid == call_sid)))
         self.keep_draft = draft.on_conflict_do_update(index_elements=["call_sid"], set_={
             name: draft.excluded[name] for name in fields if name not in ("call_sid",
                                                                          "started_at")})
@@ -97,7 +97,7 @@ class _Statements:
                 "priority": least(requests.c.priority, new.excluded.priority),
             },
         ).returning(requests.c.id, requests.c.reference)
-        self.link_call = insert(CallbackCall)
+        self.link_call = insert(RequestCall)
         self.recording = insert(Recording).on_conflict_do_nothing(
             index_elements=["recording_sid"])
         self.known_recording = (
@@ -140,8 +140,8 @@ def save(connection: Connection, vault: PhoneVault, request: NewRequest,
         # caller did finish, so their answers and the number they heard count.
         _complete(connection, stored.request_id, request)
         completed = told or str(stored.reference)
-        connection.execute(sa.update(CallbackCall).where(
-            CallbackCall.call_sid == request.call_sid).values(reference=completed))
+        connection.execute(sa.update(RequestCall).where(
+            RequestCall.call_sid == request.call_sid).values(reference=completed))
         _attach_known_recording(connection, request.call_sid)
         return completed
     request_id, reference = _upsert_request(connection, vault, request)
@@ -179,7 +179,7 @@ def find_by_reference(connection: Connection, reference: str) -> CallbackRequest
     """The request a caller quotes: its own number, or one a caller was told on a call."""
     request_id = connection.scalar(
         sa.select(CallbackRequest.id).where(CallbackRequest.reference == reference)
-        .union(sa.select(CallbackCall.request_id).where(CallbackCall.reference == reference))
+        .union(sa.select(RequestCall.request_id).where(RequestCall.reference == reference))
         .limit(1))
     if request_id is None:
         return None

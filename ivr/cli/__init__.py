@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import FlaskGroup
 
-from ivr.cli.callback_requests import callbacks, spool
+from ivr.cli.callback_requests import callback_requests, spool
 from ivr.cli.exits import fail
 from ivr.cli.keys import keys
 from ivr.cli.operators import operators, surge
@@ -39,5 +39,5 @@ def _create_app() -> Flask:
 
 
 def register(app: Flask) -> None:
-    for command in (info, operators, surge, callbacks, spool, twilio, call, purge):
+    for command in (info, operators, surge, callback_requests, spool, twilio, call, purge):
         app.cli.add_command(command)

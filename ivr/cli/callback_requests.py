@@ -14,12 +14,12 @@ from ivr.phones import mask
 from ivr.services import current_hotline
 
 
-@click.group(cls=AppGroup, help="Callback requests.")
-def callbacks() -> None:
+@click.group("callbacks", cls=AppGroup, help="Callback requests.")
+def callback_requests() -> None:
     pass
 
 
-@callbacks.command("list", help="Requests, most urgent first, with numbers masked.")
+@callback_requests.command("list", help="Requests, most urgent first, with numbers masked.")
 @click.option("--status", default=None, help="Only requests in this status, such as open.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_requests(status: str | None, as_json: bool) -> None:

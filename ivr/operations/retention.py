@@ -25,11 +25,11 @@ from ivr.database import unit_of_work
 from ivr.models import (
     AuditEntry,
     Call,
-    CallbackAttempt,
-    CallbackCall,
+    CallBackAttempt,
     CallbackRequest,
     CallEvent,
     Recording,
+    RequestCall,
     TwilioAlert,
 )
 from ivr.twilio.rest_api import TwilioApi, TwilioApiError
@@ -77,8 +77,8 @@ def purge(engine: Engine, twilio: TwilioApi, cutoff: datetime) -> Purged:
     purged = Purged()
     kept = sa.not_(closed_before(cutoff))
     # The calls and messages of requests we keep are kept with them, however old.
-    kept_calls = (sa.select(CallbackCall.call_sid).join(
-        CallbackRequest, CallbackRequest.id == CallbackCall.request_id).where(kept))
+    kept_calls = (sa.select(RequestCall.call_sid).join(
+        CallbackRequest, CallbackRequest.id == RequestCall.request_id).where(kept))
     kept_recordings = sa.select(CallbackRequest.recording_sid).where(
         kept, CallbackRequest.recording_sid.is_not(None))
     with unit_of_work(engine) as session:
@@ -128,8 +128,8 @@ def _delete_requests(connection: Connection, ids: list[int]) -> int:
     # The audit log keeps who did what; only its link to the request goes.
     connection.execute(sa.update(AuditEntry).where(AuditEntry.request_id.in_(ids))
                        .values(request_id=None))
-    connection.execute(sa.delete(CallbackAttempt).where(CallbackAttempt.request_id.in_(ids)))
-    connection.execute(sa.delete(CallbackCall).where(CallbackCall.request_id.in_(ids)))
+    connection.execute(sa.delete(CallBackAttempt).where(CallBackAttempt.request_id.in_(ids)))
+    connection.execute(sa.delete(RequestCall).where(RequestCall.request_id.in_(ids)))
     # Checked again inside the transaction: a request reopened meanwhile is not touched.
     result = connection.execute(sa.delete(CallbackRequest).where(
         CallbackRequest.id.in_(ids), CallbackRequest.status != "open",

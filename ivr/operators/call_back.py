@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ivr import paths
 from ivr.database import unit_of_work
 from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
-from ivr.models import CallbackAttempt, CallbackRequest, Operator
+from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit, claims
 from ivr.operators.identity import Staff
 from ivr.twilio.call_status import ended, moved_forward
@@ -40,21 +40,21 @@ class CannotCall(Exception):
     """The call could not be placed; the message says why, without any number."""
 
 
-def live_attempt(session: Session, request_id: int, now: datetime) -> CallbackAttempt | None:
+def live_attempt(session: Session, request_id: int, now: datetime) -> CallBackAttempt | None:
     return session.scalar(
-        sa.select(CallbackAttempt)
-        .where(CallbackAttempt.request_id == request_id, CallbackAttempt.ended_at.is_(None),
-               CallbackAttempt.operator_status.is_not(None),
-               CallbackAttempt.started_at > now - CALL_LIMIT)
-        .order_by(CallbackAttempt.id.desc()).limit(1))
+        sa.select(CallBackAttempt)
+        .where(CallBackAttempt.request_id == request_id, CallBackAttempt.ended_at.is_(None),
+               CallBackAttempt.operator_status.is_not(None),
+               CallBackAttempt.started_at > now - CALL_LIMIT)
+        .order_by(CallBackAttempt.id.desc()).limit(1))
 
 
-def latest_call(session: Session, request_id: int) -> CallbackAttempt | None:
+def latest_call(session: Session, request_id: int) -> CallBackAttempt | None:
     return session.scalar(
-        sa.select(CallbackAttempt)
-        .where(CallbackAttempt.request_id == request_id,
-               CallbackAttempt.operator_status.is_not(None))
-        .order_by(CallbackAttempt.id.desc()).limit(1))
+        sa.select(CallBackAttempt)
+        .where(CallBackAttempt.request_id == request_id,
+               CallBackAttempt.operator_status.is_not(None))
+        .order_by(CallBackAttempt.id.desc()).limit(1))
 
 
 def start(session: Session, staff: Staff, request_id: int, now: datetime,
@@ -64,7 +64,7 @@ def start(session: Session, staff: Staff, request_id: int, now: datetime,
     if live_attempt(session, request.id, now) is not None:
         raise CallInProgress
     operator = session.get_one(Operator, staff.id)
-    attempt = CallbackAttempt(request_id=request.id, operator_id=staff.id, started_at=now,
+    attempt = CallBackAttempt(request_id=request.id, operator_id=staff.id, started_at=now,
                               operator_status="queued")
     session.add(attempt)
     session.flush()
@@ -101,7 +101,7 @@ def place(hotline: Hotline, attempt_id: int, encrypted_phone: str, base: str) ->
         except TwilioApiError as error:
             reason = str(error)
     with unit_of_work(hotline.engine) as session:
-        attempt = session.get_one(CallbackAttempt, attempt_id)
+        attempt = session.get_one(CallBackAttempt, attempt_id)
         if call_sid is None:
             attempt.operator_status, attempt.ended_at = "failed", hotline.clock.now()
         else:
@@ -112,8 +112,8 @@ def place(hotline: Hotline, attempt_id: int, encrypted_phone: str, base: str) ->
 
 
 def _attempt_and_request(session: Session, attempt_id: int | None
-                         ) -> tuple[CallbackAttempt, CallbackRequest] | None:
-    attempt = session.get(CallbackAttempt, attempt_id) if attempt_id is not None else None
+                         ) -> tuple[CallBackAttempt, CallbackRequest] | None:
+    attempt = session.get(CallBackAttempt, attempt_id) if attempt_id is not None else None
     if attempt is None:
         return None
     return attempt, session.get_one(CallbackRequest, attempt.request_id)

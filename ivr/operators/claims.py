@@ -15,7 +15,7 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr.models import CallbackAttempt, CallbackRequest, Operator
+from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit
 from ivr.operators.identity import Staff
 from ivr.twilio.rest_api import TwilioApi
@@ -114,7 +114,7 @@ def record_outcome(session: Session, staff: Staff, request_id: int, outcome: str
     with the attempt counted; any other outcome closes it."""
     assert outcome in OUTCOMES
     request = mine(session, staff, request_id, now, claim_minutes)
-    attempt = _open_attempt(session, staff, request.id) or CallbackAttempt(
+    attempt = _open_attempt(session, staff, request.id) or CallBackAttempt(
         request_id=request.id, operator_id=staff.id, started_at=now)
     attempt.outcome = outcome
     attempt.ended_at = attempt.ended_at or now
@@ -147,28 +147,28 @@ def message_audio(session: Session, twilio: TwilioApi, staff: Staff, request_id:
     return audio
 
 
-def _open_attempt(session: Session, staff: Staff, request_id: int) -> CallbackAttempt | None:
+def _open_attempt(session: Session, staff: Staff, request_id: int) -> CallBackAttempt | None:
     """This person's latest call on the request that has no outcome yet."""
     return session.scalar(
-        sa.select(CallbackAttempt)
-        .where(CallbackAttempt.request_id == request_id,
-               CallbackAttempt.operator_id == staff.id, CallbackAttempt.outcome.is_(None))
-        .order_by(CallbackAttempt.id.desc()).limit(1))
+        sa.select(CallBackAttempt)
+        .where(CallBackAttempt.request_id == request_id,
+               CallBackAttempt.operator_id == staff.id, CallBackAttempt.outcome.is_(None))
+        .order_by(CallBackAttempt.id.desc()).limit(1))
 
 
 @dataclass(frozen=True)
 class HistoryLine:
     at: datetime
     who: str
-    attempt: CallbackAttempt
+    attempt: CallBackAttempt
 
 
 def history(session: Session, request_id: int) -> list[HistoryLine]:
     rows = session.execute(
-        sa.select(CallbackAttempt, Operator.name)
-        .join(Operator, Operator.id == CallbackAttempt.operator_id)
-        .where(CallbackAttempt.request_id == request_id)
-        .order_by(CallbackAttempt.started_at, CallbackAttempt.id))
+        sa.select(CallBackAttempt, Operator.name)
+        .join(Operator, Operator.id == CallBackAttempt.operator_id)
+        .where(CallBackAttempt.request_id == request_id)
+        .order_by(CallBackAttempt.started_at, CallBackAttempt.id))
     return [HistoryLine(attempt.started_at, name, attempt) for attempt, name in rows]
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from ivr.models import CallbackAttempt, CallbackRequest
+from ivr.models import CallBackAttempt, CallbackRequest
 from ivr.operators import call_back, claims
 from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
 from ivr.operators.identity import Staff
@@ -24,7 +24,7 @@ class RequestView:
     holder: str | None  # who holds it now
     mine: bool
     history: list[claims.HistoryLine]
-    call: CallbackAttempt | None  # the latest call placed from the page
+    call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
 

@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.database import db
-from ivr.models import CallbackAttempt
+from ivr.models import CallBackAttempt
 from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     CALLS_API,
@@ -62,9 +62,9 @@ def path_of(url: str) -> str:
     return f"{parts.path}?{parts.query}"
 
 
-def attempts(app: Flask) -> list[CallbackAttempt]:
+def attempts(app: Flask) -> list[CallBackAttempt]:
     with app.app_context():
-        return list(db.session.scalars(sa.select(CallbackAttempt).order_by(CallbackAttempt.id)))
+        return list(db.session.scalars(sa.select(CallBackAttempt).order_by(CallBackAttempt.id)))
 
 
 def test_call_back_rings_the_operator_first_from_the_hotline_number(
