@@ -1,6 +1,6 @@
 """What a caller hears and where the call goes next, as plain data.
 
-Decisions (the menu, the callback request, the queue) return a Plan; ivr/voice/twiml.py turns
+Decisions (the menu, the callback request, the queue) return a Plan; ivr/menu/twiml.py turns
 it into TwiML. Keeping the two apart lets the decisions be tested without HTTP or XML.
 """
 
