@@ -143,7 +143,9 @@ def _hotline_number(number: str | None, production: bool) -> str | None:
             raise ConfigError("HOTLINE_NUMBER is not set (required when IVR_ENV=production: "
                               "operators and callbacks are called from it)")
         return None
-    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+    digits = number[1:]
+    if not (number.startswith("+") and digits.isascii() and digits.isdigit()
+            and 8 <= len(number) <= 16):
         raise ConfigError(f"HOTLINE_NUMBER={number!r} is not an E.164 number like +15005550006")
     return number
 

@@ -92,7 +92,9 @@ def capture_from(menu: Menu, args: Mapping[str, str], sealer: Sealer) -> Capture
 
 
 def _whole(raw: str | None, high: int) -> int:
-    return min(max(int(raw), 1), high) if raw and raw.isdigit() and len(raw) < 4 else 1
+    if not (raw and raw.isascii() and raw.isdigit() and len(raw) < 4):
+        return 1
+    return min(max(int(raw), 1), high)
 
 
 def state_target(path: str, capture: Capture, sealer: Sealer) -> Target:

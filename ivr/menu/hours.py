@@ -35,7 +35,8 @@ ALWAYS = Hours("UTC", 0, MINUTES_PER_DAY)
 def parse_clock(text: str) -> int | None:
     """Minutes after midnight of "HH:MM" (24:00 allowed), or None."""
     hours, _, minutes = text.partition(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    if not (f"{hours}{minutes}".isascii() and hours.isdigit() and minutes.isdigit()
+            and len(minutes) == 2):
         return None
     value = int(hours) * 60 + int(minutes)
     return value if int(minutes) < 60 and value <= MINUTES_PER_DAY else None

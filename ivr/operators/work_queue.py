@@ -33,10 +33,11 @@ class Filters:
         reason = args.get("reason") or None
         status = args.get("status") or "open"
         page = args.get("page", "1")
+        wanted = max(int(page), 1) if page.isascii() and page.isdigit() and len(page) < 7 else 1
         return cls(language=language if language in languages else None,
                    status=status if status in STATUSES else "open",
                    reason=reason if reason in REASONS else None,
-                   page=min(int(page), MAX_PAGE) if page.isdigit() and 0 < len(page) < 7 else 1)
+                   page=min(wanted, MAX_PAGE))
 
     def query(self, **changes: str | int | None) -> dict[str, str | int]:
         """The query string of these filters with some changed, for links."""

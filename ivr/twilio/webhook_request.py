@@ -84,7 +84,7 @@ class CallParams:
 
     def integer(self, name: str) -> int | None:
         value = self.params.get(name, "")
-        return int(value) if value.isdigit() and len(value) < 10 else None
+        return int(value) if value.isascii() and value.isdigit() and len(value) < 10 else None
 
     def text(self, name: str, limit: int = 32) -> str:
         return self.params.get(name, "")[:limit]

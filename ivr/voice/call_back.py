@@ -19,7 +19,7 @@ METHODS = ["POST"]
 
 def _attempt_id() -> int | None:
     raw = request.args.get("attempt", "")
-    return int(raw) if raw.isdigit() and len(raw) < 18 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
 
 
 def hang_up(hotline: Hotline, call: CallParams) -> Plan:

@@ -24,7 +24,7 @@ def hang_up(hotline: Hotline, call: CallParams) -> Plan:
 
 def _ring_id() -> int | None:
     raw = request.args.get("ring", "")
-    return int(raw) if raw.isdigit() and len(raw) < 18 else None
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 18 else None
 
 
 @bp.route(paths.OPERATOR_ANSWER, methods=METHODS)

@@ -32,7 +32,7 @@ def load(session: Session, user_id: str) -> PageUser | None:
     """The person a session cookie names, if the account is still active and the password
     has not changed since they signed in."""
     raw_id, _, token = user_id.partition(":")
-    if not raw_id.isdigit() or len(raw_id) > 18:
+    if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
         return None
     operator = session.get(Operator, int(raw_id))
     if operator is None or not operator.active or token_of(operator) != token:

@@ -124,8 +124,8 @@ def password(login: str) -> BaseResponse:
 def audit_log() -> str:
     action = request.args.get("action")
     page = request.args.get("page", "1")
-    found = audit.entries(db.session(), int(page) if page.isdigit() and len(page) < 7 else 1,
-                          action if action in audit.ACTIONS else None)
+    number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
+    found = audit.entries(db.session(), number, action if action in audit.ACTIONS else None)
     return render_template("operators/audit.html", found=found, action=action,
                            actions=audit.ACTIONS)
 
