@@ -1,26 +1,24 @@
 from __future__ import annotations
 
-import json
 import os
-import re
-import secrets
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import flask_migrate
 import psycopg
 import pytest
 import responses
 from flask import Flask
-from flask.testing import FlaskClient
+from flask.testing import FlaskClient, FlaskCliRunner
 
 from ivr import create_app
 from ivr.database import db
 from ivr.twilio.phone_simulator import Phone
+from tests.fake_twilio import FakeTwilio
 from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
 
 POSTGRES_URL_VARIABLE = "IVR_TEST_POSTGRES_URL"
@@ -90,6 +88,12 @@ def client(app: Flask) -> FlaskClient:
     return app.test_client()
 
 
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """The `ivr` command of the test app: `runner.invoke(args=["surge"])`."""
+    return app.test_cli_runner()
+
+
 def phone_for(app: Flask) -> Callable[..., Phone]:
     client = app.test_client()
 
@@ -143,26 +147,14 @@ def postgres_app(postgres_url: str, tmp_path: Path) -> Iterator[Flask]:
     close(app)
 
 
-CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # every language's operators are open
 
 
 @pytest.fixture
-def twilio_rest() -> Iterator[list[dict[str, str]]]:
-    """Twilio's REST API, faked: each call we ask it to place is kept (its form fields)."""
-    placed: list[dict[str, str]] = []
-
-    def create_call(request: object) -> tuple[int, dict[str, str], str]:
-        fields = {name: values[0] for name, values in
-                  parse_qs(getattr(request, "body", "") or "").items()}
-        sid = "CA" + secrets.token_hex(16)
-        placed.append({**fields, "Sid": sid})
-        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
-
+def twilio() -> Iterator[FakeTwilio]:
+    """Twilio's REST API, faked: what the app sent it is kept (see tests/fake_twilio.py)."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, CALLS_API, callback=create_call,
-                          content_type="application/json")
-        yield placed
+        yield FakeTwilio(mock)
 
 
 @pytest.fixture

@@ -4,17 +4,10 @@ simulated calls."""
 from __future__ import annotations
 
 import functools
-import io
-import json
-import re
-import secrets
-import wave
 from collections.abc import Callable
 from datetime import datetime
 from unittest import mock
-from urllib.parse import parse_qs
 
-import responses
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -33,9 +26,6 @@ PEOPLE = {
     "ivan": ("Ivan P", "+79160001122", ("ru",), "operator"),
     "sofia": ("Sofia M", "+380671234500", ("uk", "ru", "en"), "supervisor"),
 }
-CALLS_API = re.compile(r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Calls\.json")
-RECORDING_API = re.compile(
-    r"https://api\.twilio\.com/2010-04-01/Accounts/AC0+/Recordings/(RE[0-9a-f]{32})\.wav")
 UKRAINIAN_CALLER = "+380501234567"
 RUSSIAN_CALLER = "+79161234567"
 LANGUAGE_KEYS = {"ru": "1", "uk": "2", "en": "3"}
@@ -101,36 +91,3 @@ def audit_trail(app: Flask) -> list[tuple[str, str, int | None]]:
 
 def stop_clock(app: Flask, at: datetime) -> None:
     hotline_of(app).clock.fixed = at
-
-
-def a_wav(seconds: float = 0.5) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as audio:
-        audio.setnchannels(1)
-        audio.setsampwidth(2)
-        audio.setframerate(8000)
-        audio.writeframes(b"\x00\x10" * int(8000 * seconds))
-    return out.getvalue()
-
-
-class FakeTwilio:
-    """Twilio's REST API: the calls we asked for, and the recordings we fetched."""
-
-    def __init__(self, mock: responses.RequestsMock) -> None:
-        self.placed: list[dict[str, str]] = []
-        self.fetched: list[tuple[str, str | None]] = []
-        mock.add_callback(responses.POST, CALLS_API, callback=self._call,
-                          content_type="application/json")
-        mock.add_callback(responses.GET, RECORDING_API, callback=self._recording)
-
-    def _call(self, request: object) -> tuple[int, dict[str, str], str]:
-        fields = {name: values[0] for name, values in
-                  parse_qs(getattr(request, "body", "") or "").items()}
-        sid = "CA" + secrets.token_hex(16)
-        self.placed.append({**fields, "Sid": sid})
-        return 201, {}, json.dumps({"sid": sid, "status": "queued"})
-
-    def _recording(self, request: object) -> tuple[int, dict[str, str], bytes]:
-        headers = getattr(request, "headers", {})
-        self.fetched.append((getattr(request, "url", ""), headers.get("Authorization")))
-        return 200, {"Content-Type": "audio/x-wav"}, a_wav()

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import pytest
-import responses
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -18,11 +17,9 @@ from flask.testing import FlaskClient
 from ivr.database import db
 from ivr.models import CallBackAttempt
 from ivr.twilio.phone_simulator import Phone
+from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
-    CALLS_API,
-    RECORDING_API,
     UKRAINIAN_CALLER,
-    FakeTwilio,
     add_people,
     audit_trail,
     request_by_call,
@@ -35,12 +32,6 @@ from tests.support import HOTLINE, signed_post, twilio_params
 
 Dial = Callable[..., Phone]
 OLENA_PHONE = "+380501112233"
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeTwilio(mock)
 
 
 @pytest.fixture
@@ -175,13 +166,14 @@ def test_a_second_click_while_the_call_is_on_places_no_second_call(
 
 
 def test_when_twilio_refuses_the_operator_is_told_and_the_attempt_fails(
-        page: Flask, phone: Dial) -> None:
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     olena, request_id = claimed_request(page, phone)
-    with responses.RequestsMock() as mock:
-        mock.add(responses.POST, CALLS_API, status=500,
-                 json={"code": 20500, "message": "Internal Server Error", "status": 500})
-        response = olena.post(f"/operators/requests/{request_id}/call", follow_redirects=True)
+    twilio.refuse_calls(status=500)
 
+    response = olena.post(f"/operators/requests/{request_id}/call", follow_redirects=True)
+
+    [refused] = twilio.placed  # asked for, and refused
+    assert refused["To"] == OLENA_PHONE and "Sid" not in refused
     assert response.status_code == 200
     assert "The call could not be placed" in response.get_data(as_text=True)
     [attempt] = attempts(page)
@@ -193,8 +185,10 @@ def test_nobody_calls_back_a_request_they_do_not_hold(
     request_by_call(phone)
     [request] = requests_in(page)
 
-    sign_in(page, "olena").post(f"/operators/requests/{request.id}/call")
+    response = sign_in(page, "olena").post(f"/operators/requests/{request.id}/call",
+                                           follow_redirects=True)
 
+    assert "This request is not yours now" in response.get_data(as_text=True)
     assert twilio.placed == []
 
 
@@ -226,12 +220,14 @@ def test_the_message_is_not_played_to_someone_who_does_not_hold_the_request(
     assert twilio.fetched == []
 
 
-def test_when_twilio_cannot_give_the_message_the_page_says_so(page: Flask, phone: Dial) -> None:
+def test_when_twilio_cannot_give_the_message_the_page_says_so(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     olena, request_id = claimed_request(page, phone)
-    with responses.RequestsMock() as mock:
-        mock.add(responses.GET, RECORDING_API, status=404)
-        response = olena.get(f"/operators/requests/{request_id}/recording")
+    twilio.lose_recording(status=404)
 
+    response = olena.get(f"/operators/requests/{request_id}/recording")
+
+    assert len(twilio.fetched) == 1
     assert response.status_code == 502
     assert "Twilio did not answer" in response.get_data(as_text=True)
 

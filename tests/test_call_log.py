@@ -69,10 +69,13 @@ def test_no_callers_number_in_plain_text_in_the_database_file(
         caller.dial()
         caller.press("1")
         caller.hang_up()
-    stored_calls(app)
+    calls = stored_calls(app)
 
     database = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
     contents = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    assert len(calls) == len(numbers)
+    for call in calls:  # the calls are in the files read: their keyed hashes are
+        assert call.from_number_hash and call.from_number_hash.encode() in contents
     for number in numbers:
         assert number.encode() not in contents
         assert number[1:].encode() not in contents

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from click.testing import Result
 from flask import Flask
+from flask.testing import FlaskCliRunner
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from tests.support import stored_calls
@@ -37,8 +38,8 @@ def running_app(app: Flask, serve: Callable[[Flask], str]) -> str:
     return serve(app)
 
 
-def simulate(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["call", "simulate", *args])
+def simulate(runner: FlaskCliRunner, *args: str) -> Result:
+    return runner.invoke(args=["call", "simulate", *args])
 
 
 @pytest.mark.parametrize(("lang", "about"), [
@@ -47,8 +48,8 @@ def simulate(app: Flask, *args: str) -> Result:
     ("en", "[en] about (recording)"),
 ])
 def test_the_default_menu_can_be_walked_in_each_language(
-        app: Flask, running_app: str, lang: str, about: str) -> None:
-    result = simulate(app, "--url", running_app, "--lang", lang, "--press", "3")
+        runner: FlaskCliRunner, running_app: str, lang: str, about: str) -> None:
+    result = simulate(runner, "--url", running_app, "--lang", lang, "--press", "3")
 
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
@@ -61,8 +62,9 @@ def test_the_default_menu_can_be_walked_in_each_language(
     assert any(line.startswith(f"    hears {about}") for line in lines)
 
 
-def test_the_script_shows_each_step_the_caller_takes(app: Flask, running_app: str) -> None:
-    result = simulate(app, "--url", running_app, "--press", "3,1")
+def test_the_script_shows_each_step_the_caller_takes(runner: FlaskCliRunner,
+                                                      running_app: str) -> None:
+    result = simulate(runner, "--url", running_app, "--press", "3,1")
 
     assert result.exit_code == 0, result.output
     steps = [line for line in result.stdout.splitlines() if line.startswith(">")]
@@ -72,24 +74,25 @@ def test_the_script_shows_each_step_the_caller_takes(app: Flask, running_app: st
 
 
 def test_a_call_with_the_number_withheld_is_asked_to_type_one(
-        app: Flask, running_app: str) -> None:
-    result = simulate(app, "--url", running_app, "--withheld", "--lang", "en", "--press", "2")
+        runner: FlaskCliRunner, running_app: str) -> None:
+    result = simulate(runner, "--url", running_app, "--withheld", "--lang", "en", "--press", "2")
 
     assert result.exit_code == 0, result.output
     assert "from anonymous" in result.stdout.splitlines()[0]
     assert "hears [en] callback_enter" in result.stdout
 
 
-def test_the_calls_are_signed_and_logged_like_twilios(app: Flask, running_app: str) -> None:
-    result = simulate(app, "--url", running_app, "--from", "+380501234567", "--lang", "uk")
+def test_the_calls_are_signed_and_logged_like_twilios(
+        app: Flask, runner: FlaskCliRunner, running_app: str) -> None:
+    result = simulate(runner, "--url", running_app, "--from", "+380501234567", "--lang", "uk")
 
     assert result.exit_code == 0, result.output
     [call] = stored_calls(app)
     assert (call.language, call.status) == ("uk", "completed")
 
 
-def test_an_app_that_is_not_running_is_reported_in_one_line(app: Flask) -> None:
-    result = simulate(app, "--url", "http://127.0.0.1:9", "--press", "1")
+def test_an_app_that_is_not_running_is_reported_in_one_line(runner: FlaskCliRunner) -> None:
+    result = simulate(runner, "--url", "http://127.0.0.1:9", "--press", "1")
 
     assert result.exit_code == 1
     assert result.stderr.startswith(
@@ -100,7 +103,7 @@ def test_a_wrong_auth_token_shows_as_the_app_refusing_the_call(
         make_app: Callable[..., Flask], running_app: str) -> None:
     other = make_app(TWILIO_AUTH_TOKEN="some-other-token")
 
-    result = simulate(other, "--url", running_app)
+    result = simulate(other.test_cli_runner(), "--url", running_app)
 
     assert result.exit_code == 1
     assert "answered HTTP 403" in result.stderr
@@ -110,8 +113,9 @@ def test_a_wrong_auth_token_shows_as_the_app_refusing_the_call(
     (["--press", "1,x"], "give keys separated by commas"),
     (["--lang", "de"], "the language menu offers no such language"),
 ])
-def test_a_bad_script_is_refused_in_one_line(app: Flask, args: list[str], message: str) -> None:
-    result = simulate(app, "--url", "http://127.0.0.1:9", *args)
+def test_a_bad_script_is_refused_in_one_line(runner: FlaskCliRunner, args: list[str],
+                                             message: str) -> None:
+    result = simulate(runner, "--url", "http://127.0.0.1:9", *args)
 
     assert result.exit_code == 1
     assert message in result.stderr
@@ -122,17 +126,17 @@ def test_behind_a_proxy_the_app_is_called_directly_with_signatures_for_its_publi
     app = make_app(PUBLIC_BASE_URL="https://ivr.example.org/hotline")
     local = serve(app)
 
-    result = simulate(app, "--url", local, "--lang", "ru", "--press", "3")
+    result = simulate(app.test_cli_runner(), "--url", local, "--lang", "ru", "--press", "3")
 
     assert result.exit_code == 0, result.output
     assert "hears [ru] about (recording)" in result.stdout
 
 
-def test_keys_left_when_the_call_stops_listening_are_reported(app: Flask,
+def test_keys_left_when_the_call_stops_listening_are_reported(runner: FlaskCliRunner,
                                                               running_app: str) -> None:
     # English, a callback request on this number, its two questions, then a message is
     # asked for: the last key has nothing to press.
-    result = simulate(app, "--url", running_app, "--press", "3,2,1,2,3,1")
+    result = simulate(runner, "--url", running_app, "--press", "3,2,1,2,3,1")
 
     assert result.exit_code == 0, result.output
     steps = [line for line in result.stdout.splitlines() if line.startswith(">")]

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
+from flask.testing import FlaskCliRunner
 
 from ivr.callback_requests.operations import Abandon, Operation, apply
 from ivr.callback_requests.store import find_by_reference
 from ivr.database import db
 from ivr.models import CallbackDraft, CallbackRequest
 from ivr.twilio.phone_simulator import Heard, Phone
-from tests.support import hotline_of, prompts
+from tests.support import hotline_of, prompts, stored_calls
 
 Dial = Callable[..., Phone]
 UKRAINIAN_CALLER = "+380501234567"
@@ -215,11 +216,12 @@ def test_caller_who_hangs_up_once_the_number_is_known_leaves_an_abandoned_reques
 def test_caller_who_hangs_up_after_refusing_their_number_leaves_nothing(
         app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
-    call.press("2")
+    assert prompts(call.press("2")) == [("uk", "callback_enter")]
 
     call.hang_up()
 
     assert stored_requests(app) == []
+    assert [logged.status for logged in stored_calls(app)] == ["completed"]
 
 
 def test_a_twilio_retry_of_the_save_makes_no_second_request(app: Flask, phone: Dial) -> None:
@@ -409,18 +411,19 @@ def test_the_number_to_call_back_never_appears_in_a_url(app: Flask, phone: Dial)
     assert "380501234567" not in gather.action
 
 
-def ivr(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=list(args))
+def ivr(runner: FlaskCliRunner, *args: str) -> Result:
+    return runner.invoke(args=list(args))
 
 
-def test_callbacks_list_shows_requests_with_masked_numbers(app: Flask, phone: Dial) -> None:
+def test_callbacks_list_shows_requests_with_masked_numbers(
+        runner: FlaskCliRunner, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
     call.press("1")
     answer_the_questions(call)
     call.record(seconds=7)
 
-    table = ivr(app, "callbacks", "list", "--status", "open")
-    lines = ivr(app, "callbacks", "list", "--json")
+    table = ivr(runner, "callbacks", "list", "--status", "open")
+    lines = ivr(runner, "callbacks", "list", "--json")
 
     assert table.exit_code == 0
     assert "+3805••••••67" in table.output and UKRAINIAN_CALLER not in table.output
@@ -429,7 +432,8 @@ def test_callbacks_list_shows_requests_with_masked_numbers(app: Flask, phone: Di
     assert (row["status"], row["reason"], row["message_seconds"]) == ("open", "chosen", None)
 
 
-def test_spool_replay_command_says_what_it_did(app: Flask, phone: Dial) -> None:
+def test_spool_replay_command_says_what_it_did(
+        app: Flask, runner: FlaskCliRunner, phone: Dial) -> None:
     break_table(app)
     call, _ = to_callback_request(phone)
     call.press("1")
@@ -438,9 +442,9 @@ def test_spool_replay_command_says_what_it_did(app: Flask, phone: Dial) -> None:
 
     waiting = hotline_of(app).callback_requests.spool.waiting()
 
-    still_down = ivr(app, "spool", "replay")
+    still_down = ivr(runner, "spool", "replay")
     mend_table(app)
-    replayed = ivr(app, "spool", "replay")
+    replayed = ivr(runner, "spool", "replay")
 
     assert still_down.exit_code == 1
     assert "the database is still unavailable" in still_down.output

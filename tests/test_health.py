@@ -82,6 +82,8 @@ def test_an_unreachable_database_is_not_ready_and_its_address_is_not_told(
 
 def test_neither_answer_carries_a_secret(client: FlaskClient) -> None:
     for path in ("/healthz", "/readyz"):
-        body = client.get(path).get_data(as_text=True)
+        response = client.get(path)
+        assert (response.status_code, response.mimetype) == (200, "application/json")
+        body = response.get_data(as_text=True)
         assert AUTH_TOKEN not in body
         assert "sqlite" not in body

@@ -91,10 +91,13 @@ def test_open_callback_requests_and_the_spool_are_read_at_scrape_time(
 
 def test_no_caller_number_is_in_the_metrics(client: FlaskClient,
                                              phone: Callable[..., Phone]) -> None:
+    before = scrape(client)
     phone().dial()
 
     text = scrape(client)
 
+    assert (value(text, "ivr_webhooks_total", path="/voice/incoming", status="200")
+            - value(before, "ivr_webhooks_total", path="/voice/incoming", status="200")) == 1
     assert CALLER not in text and CALLER[1:] not in text
 
 
@@ -124,6 +127,7 @@ def test_in_production_without_a_token_there_are_no_metrics(
         make_app: Callable[..., Flask]) -> None:
     client = make_app(**production_settings()).test_client()
 
+    assert client.get("/healthz").status_code == 200
     assert client.get("/metrics").status_code == 404
 
 

@@ -59,6 +59,7 @@ def test_models_and_migrations_agree(empty_app: Flask) -> None:
     with empty_app.app_context():
         flask_migrate.upgrade()
 
+    assert tables(empty_app) == TABLES
     assert differences(empty_app) == []
 
 

@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from ivr.twilio.phone_simulator import Phone
+from tests.fake_twilio import FakeTwilio
 from tests.support import hotline_of, stored_calls
 from tests.test_callback_requests import break_table, mend_table
 from tests.test_reaching_an_operator import OLENA, on_duty, operator_phone
@@ -36,7 +37,7 @@ def everything_kept(app: Flask) -> bytes:
 
 
 def test_no_number_of_a_full_day_of_calls_is_kept_in_plain_text(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]],
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio,
         capfd: pytest.CaptureFixture[str]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     # Confirms the caller ID and leaves a message.
@@ -62,8 +63,8 @@ def test_no_number_of_a_full_day_of_calls_is_kept_in_plain_text(
     waiting.dial()
     waiting.press("2")
     waiting.press("1")
-    olena = operator_phone(desk_app, twilio_rest[0])
-    olena.answer(twilio_rest[0]["Url"])
+    olena = operator_phone(desk_app, twilio.placed[0])
+    olena.answer(twilio.placed[0]["Url"])
     waiting.hang_up()
     olena.press("1")
     # The database is away while this one is saved: it waits in the spool.

@@ -229,6 +229,7 @@ def test_nobody_reveals_a_number_without_holding_the_request(page: Flask, phone:
     response = sign_in(page, "olena").post(f"/operators/requests/{request.id}/reveal",
                                            follow_redirects=True)
 
+    assert "This request is not yours now" in response.get_data(as_text=True)
     assert "+380 50 123 4567" not in response.get_data(as_text=True)
     assert "reveal" not in [action for _, action, _ in audit_trail(page)]
 

@@ -12,15 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
 from flask import Flask
 from werkzeug.serving import make_server
 
 from ivr.twilio.phone_simulator import Phone
+from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     PASSWORD,
     RUSSIAN_CALLER,
-    FakeTwilio,
     add_people,
     request_by_call,
     requests_in,
@@ -53,19 +52,12 @@ def served(app: Flask) -> Iterator[str]:
     """The app on a real port, as a browser needs it."""
     add_people(app)
     server = make_server("127.0.0.1", 0, app, threaded=True)
+    # The server thread runs in this process: the `twilio` fake answers its requests too.
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.port}"
     server.shutdown()
     thread.join(timeout=5)
-
-
-@pytest.fixture
-def twilio() -> Iterator[FakeTwilio]:
-    # The page's server thread runs in this process: the fake answers its requests too.
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_passthru("http://127.0.0.1")
-        yield FakeTwilio(mock)
 
 
 def open_as(browser: Any, base: str, login: str) -> Any:

@@ -137,6 +137,7 @@ def test_recording_asked_for_by_an_old_url_is_revalidated(app: Flask) -> None:
                                   "/prompts/ru/texts.yaml", "/prompts/ru/..%2Fmenu.yaml",
                                   "/prompts/ru/main_intro.mp3", "/prompts/ru/rendered.json"])
 def test_only_recordings_are_served(app: Flask, path: str) -> None:
+    assert app.test_client().get("/prompts/ru/main_intro.wav").status_code == 200
     assert app.test_client().get(path).status_code == 404
 
 

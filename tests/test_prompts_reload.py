@@ -31,10 +31,16 @@ def checks_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(reloading, "CHECK_EVERY", 0.0)
 
 
-def main_intro_said(app: Flask) -> str | None:
+def main_menu_heard(app: Flask) -> tuple[str | None, str | None]:
+    """The first text said and the first recording played in the English main menu."""
     response = signed_post(app.test_client(), "/voice/menu?node=main&lang=en", twilio_params())
-    say = ET.fromstring(response.data).find("Gather/Say")
-    return None if say is None else say.text
+    document = ET.fromstring(response.data)
+    say, play = document.find("Gather/Say"), document.find("Gather/Play")
+    return (None if say is None else say.text), (None if play is None else play.text)
+
+
+def main_intro_said(app: Flask) -> str | None:
+    return main_menu_heard(app)[0]
 
 
 def rewrite_the_intro(prompts_dir: Path) -> None:
@@ -79,7 +85,10 @@ def test_the_files_are_looked_at_only_every_few_seconds(
 
     rewrite_the_intro(prompts_dir)
 
-    assert main_intro_said(app) is None  # still the recording, until the next look
+    said, played = main_menu_heard(app)
+
+    assert said is None  # still the recording, until the next look
+    assert played is not None and played.startswith("/prompts/en/main_intro.wav")
 
 
 def test_reload_checks_the_files_and_tells_the_service(prompts_dir: Path,

@@ -3,48 +3,32 @@ of a request still open, is touched."""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import responses
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
+from flask.testing import FlaskCliRunner
 
 from ivr.database import db
 from ivr.models import Base, Call, CallbackRequest, CallEvent, Recording, RequestCall
+from tests.fake_twilio import FakeTwilio
 from tests.rows import add_call, add_recording, add_request, count, new_sid
 from tests.support import hotline_of
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 LONG_AGO = NOW - timedelta(days=100)
 LAST_WEEK = NOW - timedelta(days=7)
-RECORDINGS_API = "https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/"
-A_RECORDING = re.compile(re.escape(RECORDINGS_API) + r"RE[0-9a-f]{32}\.json")
-
-
-@pytest.fixture
-def twilio_rest() -> Iterator[responses.RequestsMock]:
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.delete(A_RECORDING, status=204)
-        yield mock
-
-
-def deleted_at_twilio(mock: responses.RequestsMock) -> list[str]:
-    return [str(call.request.url).rsplit("/", 1)[1].removesuffix(".json")
-            for call in mock.calls if call.request.method == "DELETE"]
-
-
 @pytest.fixture
 def clocked_app(app: Flask) -> Flask:
     hotline_of(app).clock.fixed = NOW
     return app
 
 
-def purge(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["purge", *args])
+def purge(runner: FlaskCliRunner, *args: str) -> Result:
+    return runner.invoke(args=["purge", *args])
 
 
 def request_ids(app: Flask) -> set[int]:
@@ -58,15 +42,15 @@ def call_sids(app: Flask) -> set[str]:
 
 
 def test_an_old_closed_request_goes_with_its_message_at_twilio_first(
-        clocked_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
     call = add_call(clocked_app, LONG_AGO)
     message = add_recording(clocked_app, LONG_AGO, call)
     add_request(clocked_app, LONG_AGO, status="reached", call_sid=call, recording_sid=message)
 
-    result = purge(clocked_app, "--older-than", "90d")
+    result = purge(runner, "--older-than", "90d")
 
     assert result.exit_code == 0, result.output
-    assert deleted_at_twilio(twilio_rest) == [message]
+    assert twilio.deleted == [message]
     assert request_ids(clocked_app) == set()
     assert count(clocked_app, Recording) == count(clocked_app, RequestCall) == 0
     assert call_sids(clocked_app) == set() and count(clocked_app, CallEvent) == 0
@@ -80,23 +64,23 @@ def test_an_old_closed_request_goes_with_its_message_at_twilio_first(
 
 
 def test_an_open_request_is_never_removed_however_old_nor_its_call_or_message(
-        clocked_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
     call = add_call(clocked_app, LONG_AGO)
     message = add_recording(clocked_app, LONG_AGO, call)
     waiting = add_request(clocked_app, LONG_AGO, status="open", call_sid=call,
                           recording_sid=message)
 
-    result = purge(clocked_app, "--older-than", "1h")
+    result = purge(runner, "--older-than", "1h")
 
     assert result.exit_code == 0, result.output
     assert request_ids(clocked_app) == {waiting}
     assert call_sids(clocked_app) == {call}
     assert count(clocked_app, Recording) == 1
-    assert deleted_at_twilio(twilio_rest) == []
+    assert twilio.deleted == []
 
 
 def test_nothing_newer_than_the_period_is_touched(
-        clocked_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
     old_call = add_call(clocked_app, LONG_AGO)
     recent_call = add_call(clocked_app, LAST_WEEK)
     recent_message = add_recording(clocked_app, LAST_WEEK, recent_call)
@@ -105,7 +89,7 @@ def test_nothing_newer_than_the_period_is_touched(
     closed_long_ago = add_request(clocked_app, LONG_AGO, status="wrong_number",
                                   number="+380501234599")
 
-    result = purge(clocked_app, "--older-than", "2w")
+    result = purge(runner, "--older-than", "2w")
 
     assert result.exit_code == 0, result.output
     assert request_ids(clocked_app) == {closed_lately}
@@ -113,19 +97,18 @@ def test_nothing_newer_than_the_period_is_touched(
     assert call_sids(clocked_app) == {recent_call}
     assert old_call not in call_sids(clocked_app)
     assert count(clocked_app, Recording) == 1
-    assert deleted_at_twilio(twilio_rest) == []
+    assert twilio.deleted == []
 
 
 def test_a_message_twilio_will_not_delete_keeps_its_request_for_the_next_run(
-        clocked_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
     call = add_call(clocked_app, LONG_AGO)
     message = add_recording(clocked_app, LONG_AGO, call)
     request = add_request(clocked_app, LONG_AGO, status="reached", call_sid=call,
                           recording_sid=message)
-    twilio_rest.replace(responses.DELETE, A_RECORDING,
-                        status=500, json={"code": 20500, "message": "Internal", "status": 500})
+    twilio.refuse_deletes(status=500, code=20500, message="Internal")
 
-    result = purge(clocked_app)
+    result = purge(runner)
 
     assert result.exit_code == 1
     assert request_ids(clocked_app) == {request}
@@ -136,27 +119,26 @@ def test_a_message_twilio_will_not_delete_keeps_its_request_for_the_next_run(
 
 
 def test_a_message_twilio_no_longer_has_is_forgotten_here_too(
-        clocked_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
     message = add_recording(clocked_app, LONG_AGO, new_sid())
-    twilio_rest.replace(responses.DELETE, A_RECORDING,
-                        status=404, json={"code": 20404, "message": "Not found", "status": 404})
+    twilio.lose_recording(status=404)
 
-    result = purge(clocked_app)
+    result = purge(runner)
 
     assert result.exit_code == 0, result.output
-    assert deleted_at_twilio(twilio_rest) == [message]
+    assert twilio.deleted == [message]
     assert count(clocked_app, Recording) == 0
     assert "recordings deleted at Twilio: 0 (already gone there: 1)" in result.output
 
 
 def test_the_period_defaults_to_the_retention_setting(
-        make_app: Callable[..., Flask], twilio_rest: responses.RequestsMock) -> None:
+        make_app: Callable[..., Flask], twilio: FakeTwilio) -> None:
     app = make_app(RETENTION_DAYS="30")
     hotline_of(app).clock.fixed = NOW
     add_request(app, NOW - timedelta(days=40), status="closed")
     kept = add_request(app, NOW - timedelta(days=20), status="closed", number="+380501234598")
 
-    result = purge(app)
+    result = purge(app.test_cli_runner())
 
     assert result.exit_code == 0, result.output
     assert "older than 2026-10-26 12:00 UTC" in result.output
@@ -164,11 +146,11 @@ def test_the_period_defaults_to_the_retention_setting(
 
 
 @pytest.mark.parametrize("period", ["90", "90x", "0d", "-1d", "d", "1.5d"])
-def test_a_period_that_is_not_one_is_refused_in_one_line(clocked_app: Flask,
-                                                         period: str) -> None:
+def test_a_period_that_is_not_one_is_refused_in_one_line(
+        clocked_app: Flask, runner: FlaskCliRunner, period: str) -> None:
     add_request(clocked_app, LONG_AGO, status="closed")
 
-    result = purge(clocked_app, "--older-than", period)
+    result = purge(runner, "--older-than", period)
 
     assert result.exit_code == 1
     assert result.stderr == f"ivr: --older-than {period!r} is not a period like 90d, 12h or 2w\n"
@@ -176,7 +158,7 @@ def test_a_period_that_is_not_one_is_refused_in_one_line(clocked_app: Flask,
 
 
 def test_on_postgresql_too_only_what_is_old_and_closed_goes(
-        postgres_app: Flask, twilio_rest: responses.RequestsMock) -> None:
+        postgres_app: Flask, twilio: FakeTwilio) -> None:
     hotline_of(postgres_app).clock.fixed = NOW
     waiting_call = add_call(postgres_app, LONG_AGO)
     waiting = add_request(postgres_app, LONG_AGO, call_sid=waiting_call)
@@ -186,12 +168,12 @@ def test_on_postgresql_too_only_what_is_old_and_closed_goes(
                 recording_sid=message, number="+380501234599")
     recent = add_request(postgres_app, LAST_WEEK, status="closed", number="+380501234598")
 
-    result = purge(postgres_app)
+    result = purge(postgres_app.test_cli_runner())
 
     assert result.exit_code == 0, result.output
     assert request_ids(postgres_app) == {waiting, recent}
     assert call_sids(postgres_app) == {waiting_call}
-    assert deleted_at_twilio(twilio_rest) == [message]
+    assert twilio.deleted == [message]
 
 
 def test_every_table_pointing_at_a_request_is_handled_when_it_goes() -> None:

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-import responses
 import sqlalchemy as sa
 from flask import Flask
 
@@ -14,8 +13,9 @@ from ivr.database import db
 from ivr.models import CallbackRequest, CallEvent, Ring
 from ivr.operators import accounts, availability
 from ivr.twilio.phone_simulator import Heard, Phone
-from tests.conftest import CALLS_API, phone_for
-from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls
+from tests.conftest import phone_for
+from tests.fake_twilio import FakeTwilio
+from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls, stored_events
 
 Dial = Callable[..., Phone]
 NIGHT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 04:00 in Kyiv, 02:00 in London
@@ -69,7 +69,7 @@ def operator_phone(app: Flask, placed: dict[str, str]) -> Phone:
 
 
 def test_caller_waits_for_an_operator_who_speaks_their_language(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
     on_duty(desk_app, "john", "+447911123456", "en")
 
@@ -78,7 +78,7 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
     assert prompts(heard) == [("uk", "queue_joined"), ("uk", "queue_position"), ("uk", "digit_1"),
                               ("uk", "hold_music"), ("uk", "queue_leave_hint")]
     assert call.queued is not None and call.listening
-    [placed] = twilio_rest
+    [placed] = twilio.placed
     assert placed["To"] == OLENA and placed["From"] == HOTLINE
     assert placed["Url"].startswith(f"{BASE_URL}/voice/operator/answer?ring=")
     assert placed["StatusCallback"].startswith(f"{BASE_URL}/voice/operator/status?ring=")
@@ -88,12 +88,12 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
 
 
 def test_operator_hears_the_language_accepts_and_is_put_through(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
     call, _ = asks_for_an_operator(phone)
-    olena = operator_phone(desk_app, twilio_rest[0])
+    olena = operator_phone(desk_app, twilio.placed[0])
 
-    assert prompts(olena.answer(twilio_rest[0]["Url"])) == [("uk", "operator_whisper")]
+    assert prompts(olena.answer(twilio.placed[0]["Url"])) == [("uk", "operator_whisper")]
     olena.press("1")
     assert olena.dialing is not None and olena.dialing.queue == "hotline-uk"
     assert prompts(call.put_through(olena)) == [("uk", "queue_connecting")]
@@ -114,35 +114,35 @@ def test_operator_hears_the_language_accepts_and_is_put_through(
 
 
 def test_an_operator_who_does_not_accept_is_skipped(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     on_duty(desk_app, "taras", TARAS, "uk")
     call, _ = asks_for_an_operator(phone)
-    first = operator_phone(desk_app, twilio_rest[0])
+    first = operator_phone(desk_app, twilio.placed[0])
 
-    first.answer(twilio_rest[0]["Url"])
+    first.answer(twilio.placed[0]["Url"])
     first.wait()  # voicemail: nobody presses anything
     call.wait()  # the next round of the wait music
 
     assert first.hung_up
-    assert [placed["To"] for placed in twilio_rest] == [OLENA, TARAS]
+    assert [placed["To"] for placed in twilio.placed] == [OLENA, TARAS]
     assert [(ring.status, ring.outcome) for ring in rings(desk_app)] == [
         ("ended", "not-accepted"), ("ringing", None)]
 
 
 def test_an_operator_is_rung_once_however_often_the_music_loops(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call, _ = asks_for_an_operator(phone)
 
     call.wait()
     call.wait()
 
-    assert len(twilio_rest) == 1
+    assert len(twilio.placed) == 1
 
 
 def test_caller_who_presses_a_key_while_waiting_leaves_a_request(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call, _ = asks_for_an_operator(phone)
 
@@ -156,7 +156,7 @@ def test_caller_who_presses_a_key_while_waiting_leaves_a_request(
 
 
 def test_caller_who_waited_too_long_is_offered_the_callback_request(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call, _ = asks_for_an_operator(phone)
     for _ in range(5):
@@ -170,7 +170,7 @@ def test_caller_who_waited_too_long_is_offered_the_callback_request(
 
 
 def test_caller_who_hangs_up_in_the_queue_is_not_forgotten(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call, _ = asks_for_an_operator(phone)
 
@@ -183,20 +183,21 @@ def test_caller_who_hangs_up_in_the_queue_is_not_forgotten(
 
 
 def test_withheld_caller_who_hangs_up_in_the_queue_leaves_nothing_to_call(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call = phone(caller="anonymous")
     call.dial()
     call.press("2")
-    call.press("1")
+    assert prompts(call.press("1"))[0] == ("uk", "queue_joined")
 
     call.hang_up()
 
     assert requests_of(desk_app) == []
+    assert "queue:abandoned" in [event.outcome for event in stored_events(desk_app)]
 
 
 def test_nobody_on_duty_goes_straight_to_the_callback_request(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "john", "+447911123456", "en")  # on duty, but not for Ukrainian
     call = phone(caller="+380501234567")
     call.dial()
@@ -205,13 +206,13 @@ def test_nobody_on_duty_goes_straight_to_the_callback_request(
     heard = call.press("1")
 
     assert prompts(heard)[:2] == [("uk", "operator_nobody"), ("uk", "callback_confirm")]
-    assert twilio_rest == []
+    assert twilio.requests == []
     finish_request(call)
     assert requests_of(desk_app)[0].reason == "no_operator"
 
 
 def test_out_of_hours_goes_straight_to_the_callback_request(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     hotline_of(desk_app).clock.fixed = NIGHT
     call = phone(caller="+380501234567")
@@ -221,11 +222,11 @@ def test_out_of_hours_goes_straight_to_the_callback_request(
     heard = call.press("1")
 
     assert prompts(heard)[:2] == [("uk", "operator_closed"), ("uk", "callback_confirm")]
-    assert twilio_rest == []
+    assert twilio.requests == []
 
 
 def test_surge_sends_callers_of_that_language_to_the_callback_request(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
     with desk_app.app_context():
         availability.set_surge(db.session(), "uk", True, by="test")
@@ -244,12 +245,12 @@ def test_surge_sends_callers_of_that_language_to_the_callback_request(
 
 
 def test_operator_who_accepts_after_the_caller_left_hears_so(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     call, _ = asks_for_an_operator(phone)
     call.hang_up()
-    olena = operator_phone(desk_app, twilio_rest[0])
-    olena.answer(twilio_rest[0]["Url"])
+    olena = operator_phone(desk_app, twilio.placed[0])
+    olena.answer(twilio.placed[0]["Url"])
     olena.press("1")
     dialing = olena.dialing
     assert dialing is not None
@@ -260,25 +261,26 @@ def test_operator_who_accepts_after_the_caller_left_hears_so(
 
 
 def test_when_twilio_refuses_to_ring_the_caller_still_waits(
-        desk_app: Flask, phone: Dial) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
-    with responses.RequestsMock() as mock:
-        mock.add(responses.POST, CALLS_API, status=500,
-                 json={"code": 20500, "message": "Internal Server Error", "status": 500})
-        _, heard = asks_for_an_operator(phone)
+    twilio.refuse_calls(status=500)
 
+    _, heard = asks_for_an_operator(phone)
+
+    [refused] = twilio.placed  # asked for, and refused
+    assert refused["To"] == OLENA and "Sid" not in refused
     assert prompts(heard)[0] == ("uk", "queue_joined")
     [ring] = rings(desk_app)
     assert (ring.status, ring.outcome) == ("ended", "failed")
 
 
 def test_operator_leg_status_callback_ends_the_ring_and_is_logged(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]]) -> None:
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     asks_for_an_operator(phone)
-    olena = operator_phone(desk_app, twilio_rest[0])
+    olena = operator_phone(desk_app, twilio.placed[0])
 
-    code, _ = olena.post(twilio_rest[0]["StatusCallback"], {"CallStatus": "no-answer",
+    code, _ = olena.post(twilio.placed[0]["StatusCallback"], {"CallStatus": "no-answer",
                                                             "SequenceNumber": "3"})
 
     assert code == 204
@@ -289,15 +291,16 @@ def test_operator_leg_status_callback_ends_the_ring_and_is_logged(
 
 
 def test_an_operators_phone_number_never_reaches_a_log(
-        desk_app: Flask, phone: Dial, twilio_rest: list[dict[str, str]],
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio,
         capsys: pytest.CaptureFixture[str]) -> None:
     on_duty(desk_app, "olena", OLENA, "uk")
     asks_for_an_operator(phone)
-    olena = operator_phone(desk_app, twilio_rest[0])
-    olena.answer(twilio_rest[0]["Url"])
+    olena = operator_phone(desk_app, twilio.placed[0])
+    olena.answer(twilio.placed[0]["Url"])
     olena.press("1")
 
     logged = capsys.readouterr().err
+    assert "operator:accepted" in logged  # her leg's webhooks were logged
     assert OLENA not in logged and OLENA[1:] not in logged
     assert "380501234567" not in logged
 

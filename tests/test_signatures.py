@@ -68,8 +68,9 @@ def test_refused_request_is_logged_without_the_callers_number(
 
 
 def test_refused_request_stores_nothing(app: Flask, client: FlaskClient) -> None:
-    client.post("/voice/incoming", data=twilio_params())
+    response = client.post("/voice/incoming", data=twilio_params())
 
+    assert response.status_code == 403
     assert stored_events(app) == []
 
 

@@ -101,7 +101,13 @@ def test_supervisor_turns_a_languages_surge_on(page: Flask) -> None:
 
 
 def test_a_surge_for_an_unknown_language_is_not_found(page: Flask) -> None:
-    assert sign_in(page, "sofia").post("/operators/surge/xx", data={"on": "1"}).status_code == 404
+    sofia = sign_in(page, "sofia")
+
+    unknown = sofia.post("/operators/surge/xx", data={"on": "1"})
+    known = sofia.post("/operators/surge/uk", data={"on": "1"})
+
+    assert unknown.status_code == 404
+    assert (known.status_code, known.headers["Location"]) == (302, "/operators/figures")
 
 
 def test_the_csv_export_has_no_numbers_and_is_audited(page: Flask, phone: Dial) -> None:
@@ -238,4 +244,5 @@ def test_twilios_paths_keep_their_plain_errors(page: Flask) -> None:
     response = page.test_client().post("/voice/no-such-webhook")
 
     assert response.status_code == 404
+    assert "<h1>Not Found</h1>" in response.get_data(as_text=True)  # Werkzeug's own page
     assert "Hotline operators" not in response.get_data(as_text=True)
