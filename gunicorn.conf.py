@@ -2,6 +2,7 @@
 
 import multiprocessing
 import os
+from pathlib import Path
 from typing import Any
 
 from gunicorn.arbiter import Arbiter
@@ -22,6 +23,25 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 
 
+def on_starting(server: Arbiter) -> None:
+    # prometheus-client adds up the files its processes leave in PROMETHEUS_MULTIPROC_DIR:
+    # a previous run's would be counted in this one. Emptied before any worker starts (the
+    # master's own files, made while the app was preloaded, hold nothing a scrape needs).
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        Path(directory).mkdir(parents=True, exist_ok=True)
+        for leftover in Path(directory).glob("*.db"):
+            leftover.unlink(missing_ok=True)
+
+
+def child_exit(server: Arbiter, worker: Worker) -> None:
+    # A worker gone: its live gauges (operations held in memory) stop counting.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
 def post_worker_init(worker: Worker) -> None:
     # A spool left by a database outage (or by a previous run) is replayed even if no
     # caller asks for a callback in this worker.
@@ -36,8 +56,9 @@ def _hotline(worker: Worker) -> Any:
 
 
 def worker_exit(server: Arbiter, worker: Worker) -> None:
-    # Store what the call log still holds before the worker goes.
+    # Store what the call log and the callback requests' writer still hold before it goes.
     hotline = _hotline(worker)
     if hotline is not None:
         hotline.call_log.close()
+        hotline.callback_requests.close()
 

@@ -10,17 +10,28 @@ with a line `lost: N, duplicated: M` about the callback requests callers heard a
   callbacks out of order; the stored state must equal that of one clean delivery.
 - instances: two instances on different ports share one PostgreSQL database, and each webhook
   of a call goes to either at random; the calls must behave exactly as on one instance.
+- diskfull: the spool's disk (a small tmpfs) fills during a database outage, then frees;
+  callers who heard "saved" and callers who hung up while waiting for an operator must all
+  be stored once the database is back.
+- torn: during an outage, a record in the spool is left cut in the middle, as a crash in
+  the middle of a write leaves it, and more records are appended after it; every intact one
+  is stored and the torn one is set aside, not dropped.
+- spooldir: the spool's folder becomes read-only, then is replaced by a file, while the
+  database is healthy; no caller may notice.
 
-    python -m bench.drill [kill] [outage] [retries] [instances] [--calls 200]
+    python -m bench.drill [kill] [outage] [retries] [instances] [diskfull] [torn] [spooldir]
+                          [--calls 200]
 """
 
 from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import random
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -30,7 +41,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
@@ -91,9 +102,12 @@ def engine_for(url: str) -> sa.Engine:
     return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
 
 
-def verdict(url: str, burst: Burst) -> tuple[int, int]:
-    """Print and return (lost, duplicated): a request heard as saved but not stored, and a
-    caller stored more than once."""
+def verdict(url: str, burst: Burst, queue_callers: list[str] | None = None,
+            vault: PhoneVault | None = None, untold: int = 0) -> tuple[int, int]:
+    """Print and return (lost, duplicated): a request heard as saved but not stored (or, of
+    `queue_callers`, a caller who hung up in the queue and has no request; or `untold`
+    callers who were not told saved when they should have been), and a caller stored more
+    than once."""
     heard = Counter(reference for reference in burst.references if reference is not None)
     engine = engine_for(url)
     try:
@@ -114,24 +128,52 @@ def verdict(url: str, burst: Burst) -> tuple[int, int]:
     print(f"  calls: {len(burst.references)}, told saved: {sum(heard.values())}, stored: "
           f"{len(rows)}, steps through the fallback URL: {burst.fallbacks}, calls that heard an "
           f"error: {burst.failed}")
+    if queue_callers and vault is not None:
+        hashes = {row.number_hash for row in rows}
+        not_kept = sum(1 for caller in queue_callers if vault.digest(caller) not in hashes)
+        print(f"  callers who hung up in the queue: {len(queue_callers)}, with a request: "
+              f"{len(queue_callers) - not_kept}")
+        lost += not_kept
+    if untold:
+        print(f"  callers not told saved although the database was healthy: {untold}")
+    lost += untold
     print(f"  lost: {lost}, duplicated: {duplicated}")
     return lost, duplicated
 
 
-def wait_for_spool(spool: Path) -> int:
-    """Wait until the instance has replayed its spool; how many operations still wait."""
+def wait_for_spool(spool: Path, port: int | None = None) -> int:
+    """Wait until the instance has replayed its spool (and, given its port, written what its
+    workers held in memory); how many operations still wait."""
     deadline = time.monotonic() + SPOOL_DRAIN_SECONDS
     while True:
-        waiting = sum(len(path.read_bytes().splitlines())
-                      for path in [*spool.glob("replaying-*.log"), spool / "spool.log"]
-                      if path.exists())
-        if waiting == 0 or time.monotonic() > deadline:
+        waiting = sum(1 for path in [*spool.glob("replaying-*.log"), spool / "spool.log"]
+                      if path.exists() for line in path.read_bytes().split(b"\n")
+                      if line.strip())
+        held = held_in_memory(port) if port is not None else ""
+        if (waiting == 0 and not held) or time.monotonic() > deadline:
             rejected = spool / "rejected.log"
             if rejected.exists():
-                print(f"  spool set aside {len(rejected.read_bytes().splitlines())} "
-                      "operation(s) the database refused (rejected.log)")
-            return waiting
+                reasons = Counter(line.split(b" ")[1].decode()
+                                  for line in rejected.read_bytes().splitlines())
+                print(f"  spool set aside (rejected.log): {dict(reasons)}")
+            if held:
+                print(f"  still {held}")
+            return waiting + (1 if held else 0)
         time.sleep(0.5)
+
+
+def held_in_memory(port: int) -> str:
+    """What the instance's readiness says of its spool, when it holds operations in memory."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/readyz")
+        checks = json.loads(connection.getresponse().read()).get("checks", {})
+    except (OSError, http.client.HTTPException, ValueError):
+        return ""
+    finally:
+        connection.close()
+    spool = str(checks.get("spool", ""))
+    return spool if "held in memory" in spool else ""
 
 
 def workers_of(master: int) -> list[int]:
@@ -471,9 +513,211 @@ def drill_instances(options: argparse.Namespace, work: Path) -> tuple[int, int]:
         return lost, duplicated + shared
 
 
+# --- the spool's disk ---------------------------------------------------------------------
+
+
+@contextmanager
+def small_disk(path: Path, size: str) -> Iterator[Callable[[str], None]]:
+    """A tmpfs of `size` mounted at `path` (root only); yields a way to remount it with other
+    options (`size=64m`, `ro`)."""
+    path.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+                   check=True, capture_output=True)
+
+    def remount(options: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{options}", str(path)], check=True,
+                       capture_output=True)
+
+    try:
+        yield remount
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False, capture_output=True)
+
+
+def can_mount(work: Path) -> bool:
+    probe = work / "mount-probe"
+    try:
+        with small_disk(probe, "64k"):
+            return True
+    except (subprocess.CalledProcessError, OSError):
+        return False
+
+
+def always_open_prompts(work: Path) -> Path:
+    """The shipped prompts, with every language's operators answering at any hour: callers
+    can wait in a queue whatever time the drill runs."""
+    copy = work / "prompts"
+    shutil.copytree(ROOT / "prompts", copy)
+    menu = copy / "menu.yaml"
+    menu.write_text(re.sub(r'open: "[0-9:]+", close: "[0-9:]+"', 'open: "00:00", close: "24:00"',
+                           menu.read_text()))
+    return copy
+
+
+def with_an_operator_on_duty(environ: dict[str, str]) -> None:
+    subprocess.run([str(BIN / "ivr"), "operators", "add", "drill-operator", "--name", "Drill",
+                    "--phone", "+380501112233", "--languages", "ru,uk,en"], env=environ,
+                   cwd=ROOT, input=secrets.token_urlsafe(16) + "\n", text=True, check=True,
+                   capture_output=True)
+    subprocess.run([str(BIN / "ivr"), "operators", "duty", "drill-operator", "on"],
+                   env=environ, cwd=ROOT, check=True, capture_output=True)
+
+
+def join_the_queue(send: Send, token: str, callers: list[str]) -> list[Phone]:
+    """Callers who ask for an operator and wait in the queue (an operator is on duty, but
+    never answers: the drill has no Twilio to ring them)."""
+    waiting = []
+    for caller in callers:
+        phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL, caller=caller,
+                      account_sid="AC" + "1" * 32, fallback_path=FALLBACK)
+        phone.dial()
+        phone.press("1")
+        phone.press("1")
+        if phone.queued is None:
+            raise RuntimeError(f"a caller did not reach the queue: {phone.heard[-3:]}")
+        waiting.append(phone)
+    return waiting
+
+
+def hang_up_all(phones: list[Phone]) -> None:
+    for phone in phones:
+        with suppress(OSError, http.client.HTTPException):
+            phone.hang_up()
+
+
+@dataclass
+class Outage:
+    """An instance on PostgreSQL behind the drill's proxy, with queue callers possible."""
+
+    url: str
+    proxy: TcpProxy
+    environ: dict[str, str]
+    token: str
+
+    @property
+    def port(self) -> int:
+        return int(self.environ["PORT"])
+
+    def callers(self, count: int) -> Burst:
+        return run_calls(http_sender(self.port, Timings()), self.token, count, 10, FALLBACK)
+
+
+@contextmanager
+def outage_instance(work: Path, name: str, spool: Path) -> Iterator[Outage]:
+    token = secrets.token_urlsafe(24)
+    with database(work) as url:
+        proxy = TcpProxy(("127.0.0.1", 5432))
+        proxy.start()
+        proxied = url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+        environ = {**prepare(proxied, work, token, name=name), "SPOOL_DIR": str(spool),
+                   "PROMPTS_DIR": str(always_open_prompts(work))}
+        with_an_operator_on_duty(environ)
+        try:
+            with gunicorn("wsgi:app", environ, 2, work / f"{name}.log"):
+                yield Outage(url, proxy, environ, token)
+        finally:
+            proxy.stop()
+
+
+def drill_diskfull(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\ndiskfull: the spool's disk fills during a database outage, then frees")
+    if not can_mount(work):
+        print("  skipped: mounting a small tmpfs needs root (CI runs as root)")
+        return 0, 0
+    spool = work / "spool"
+    with small_disk(spool, "64k") as remount, outage_instance(work, "diskfull", spool) as app:
+        queue_callers = distinct_callers(10)
+        waiting = join_the_queue(http_sender(app.port, Timings()), app.token, queue_callers)
+        app.proxy.stop()
+        before = app.callers(options.calls // 2)
+        hang_up_all(waiting)  # with the database away and the disk full
+        full = sum(1 for reference in before.references if reference is None)
+        print(f"  with the disk filling: {before.acknowledged} told saved, {full} told to call "
+              "again (neither the database nor the disk took their request)")
+        remount("size=64m")
+        after = app.callers(options.calls // 2)
+        print(f"  once the disk freed: {after.acknowledged} told saved")
+        app.proxy.start()
+        left = wait_for_spool(spool, app.port)
+        if left:
+            print(f"  spool still holds {left} operation(s)")
+        return verdict(app.url, joined(before, after), queue_callers, vault_of(app.environ))
+
+
+def joined(*bursts: Burst) -> Burst:
+    return Burst([reference for burst in bursts for reference in burst.references],
+                 sum(burst.failed for burst in bursts), sum(burst.fallbacks for burst in bursts),
+                 sum(burst.seconds for burst in bursts))
+
+
+def tear_a_record(spool: Path) -> None:
+    """What a crash in the middle of a write leaves: the first half of a record, no end."""
+    log = spool / "spool.log"
+    last = [line for line in log.read_bytes().split(b"\n") if line.strip()][-1]
+    with log.open("ab") as file:
+        file.write(b"\n" + last[:len(last) // 2])
+
+
+def drill_torn(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\ntorn: a record cut in the middle, as after a crash, then more records appended")
+    spool = work / "spool"
+    with outage_instance(work, "torn", spool) as app:
+        queue_callers = distinct_callers(10)
+        waiting = join_the_queue(http_sender(app.port, Timings()), app.token, queue_callers)
+        app.proxy.stop()
+        before = app.callers(options.calls // 2)
+        tear_a_record(spool)
+        hang_up_all(waiting)
+        after = app.callers(options.calls // 2)
+        print(f"  told saved: {before.acknowledged} before the torn record, "
+              f"{after.acknowledged} after it")
+        app.proxy.start()
+        left = wait_for_spool(spool, app.port)
+        if left:
+            print(f"  spool still holds {left} operation(s)")
+        set_aside = (spool / "rejected.log").exists()
+        if not set_aside:
+            print("  the torn record was not set aside in rejected.log")
+        lost, duplicated = verdict(app.url, joined(before, after), queue_callers,
+                                   vault_of(app.environ), untold=0 if set_aside else 1)
+    return lost, duplicated
+
+
+def drill_spooldir(options: argparse.Namespace, work: Path) -> tuple[int, int]:
+    print("\nspooldir: the spool's folder turns read-only, then is replaced by a file, "
+          "while the database is healthy")
+    spool = work / "spool"
+    mounted = can_mount(work)
+    with (small_disk(spool, "1m") if mounted else nullcontext(None)) as remount, \
+            outage_instance(work, "spooldir", spool) as app:
+        queue_callers = distinct_callers(10)
+        waiting = join_the_queue(http_sender(app.port, Timings()), app.token, queue_callers)
+        bursts = []
+        if remount is not None:
+            remount("ro")
+            bursts.append(app.callers(options.calls // 2))
+            print(f"  read-only: {bursts[-1].acknowledged} of {options.calls // 2} told saved")
+            hang_up_all(waiting[:5])
+            remount("rw")
+            subprocess.run(["umount", "-l", str(spool)], check=False, capture_output=True)
+        else:
+            print("  (not root: the read-only part is skipped)")
+            hang_up_all(waiting[:5])
+        shutil.rmtree(spool, ignore_errors=True)
+        spool.write_text("a file where the spool's folder was\n")
+        bursts.append(app.callers(options.calls // 2))
+        print(f"  not a folder: {bursts[-1].acknowledged} of {options.calls // 2} told saved")
+        hang_up_all(waiting[5:])
+        time.sleep(1)
+        burst = joined(*bursts)
+        return verdict(app.url, burst, queue_callers, vault_of(app.environ),
+                       untold=len(burst.references) - burst.acknowledged)
+
+
 DRILLS: dict[str, Callable[[argparse.Namespace, Path], tuple[int, int]]] = {
     "kill": drill_kill, "outage": drill_outage, "retries": drill_retries,
-    "instances": drill_instances,
+    "instances": drill_instances, "diskfull": drill_diskfull, "torn": drill_torn,
+    "spooldir": drill_spooldir,
 }
 
 

@@ -23,7 +23,7 @@ from ivr.operations import health, logs, metrics
 from ivr.operators import web as operators_page
 from ivr.phones import PhoneVault
 from ivr.services import Hotline
-from ivr.settings import PROJECT_ROOT, settings_from_environment
+from ivr.settings import PROJECT_ROOT, ConfigError, settings_from_environment
 from ivr.twilio.rest_api import TwilioApi
 from ivr.voice import (
     call_back,
@@ -76,6 +76,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         callback_requests=RequestWriter(engine, vault, Spool(settings.spool_dir, vault)),
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
     )
+    _check_spool(app.extensions["ivr"])
     # What `ivr prompts check` reports, said once at start-up: callers are not harmed
     # (a prompt without a good recording is spoken), but someone should know.
     for problem in check(menu_file, settings.prompts_dir):
@@ -96,3 +97,16 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     logging.getLogger("ivr").debug("ready", extra={"env": settings.env,
                                                   "database": engine.dialect.name})
     return app
+
+
+def _check_spool(hotline: Hotline) -> None:
+    """The spool is where callback requests wait when the database is away: production does
+    not start without one it can write to; development says so and starts."""
+    problem = hotline.callback_requests.spool.problem()
+    if problem is None:
+        return
+    message = (f"SPOOL_DIR={hotline.settings.spool_dir} {problem}: callback requests could "
+               "not wait there while the database is away")
+    if hotline.settings.production:
+        raise ConfigError(message)
+    logging.getLogger("ivr").warning(message)

@@ -68,8 +68,8 @@ def make_app(tmp_path: Path, template_database: Path) -> Iterator[Callable[..., 
     def make(**settings: str) -> Flask:
         path = tmp_path / f"ivr-{len(apps)}.sqlite3"
         shutil.copy(template_database, path)
-        app = create_app(settings_for(f"sqlite:///{path}",
-                                      SPOOL_DIR=str(tmp_path / f"spool-{len(apps)}"), **settings))
+        app = create_app(settings_for(f"sqlite:///{path}", **{
+            "SPOOL_DIR": str(tmp_path / f"spool-{len(apps)}"), **settings}))
         apps.append(app)
         return app
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from flask.testing import FlaskClient
 
 from ivr import create_app
 from tests.conftest import close
-from tests.support import AUTH_TOKEN, settings_for
+from tests.support import AUTH_TOKEN, hotline_of, settings_for
 
 
 @pytest.fixture
@@ -43,7 +44,8 @@ def test_a_migrated_service_with_its_prompts_is_ready(client: FlaskClient) -> No
 
     assert response.status_code == 200
     assert response.json == {"status": "ready", "checks": {
-        "database": "ok", "migrations": "ok", "prompts": "ok"}}
+        "database": "ok", "migrations": "ok", "database_file": "ok", "spool": "ok",
+        "prompts": "ok"}}
 
 
 def test_a_database_without_the_migrations_is_not_ready(unmigrated_app: Flask) -> None:
@@ -64,7 +66,7 @@ def test_a_database_a_migration_behind_is_not_ready(unmigrated_app: Flask) -> No
     assert response.json is not None
     assert response.json["checks"] == {"database": "ok",
                                        "migrations": "not at head (run: ivr db upgrade)",
-                                       "prompts": "ok"}
+                                       "database_file": "ok", "spool": "ok", "prompts": "ok"}
 
 
 def test_an_unreachable_database_is_not_ready_and_its_address_is_not_told(
@@ -87,3 +89,34 @@ def test_neither_answer_carries_a_secret(client: FlaskClient) -> None:
         body = response.get_data(as_text=True)
         assert AUTH_TOKEN not in body
         assert "sqlite" not in body
+
+
+def database_file(app: Flask) -> Path:
+    return Path(str(hotline_of(app).engine.url.database))
+
+
+def test_a_sqlite_file_deleted_while_serving_is_noticed(client: FlaskClient, app: Flask) -> None:
+    assert client.get("/readyz").status_code == 200
+    database_file(app).unlink()  # the connections write on into a file nobody will read
+
+    ready = client.get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json is not None
+    assert ready.json["checks"]["database_file"] == (
+        "the database file is gone (restart after restoring it)")
+
+
+def test_a_sqlite_file_replaced_while_serving_is_noticed(client: FlaskClient, app: Flask) -> None:
+    assert client.get("/readyz").status_code == 200
+    path = database_file(app)
+    replacement = path.with_name("restored.sqlite3")
+    shutil.copy(path, replacement)
+    replacement.replace(path)  # a restore from a backup, say, under the running service
+
+    ready = client.get("/readyz")
+
+    assert ready.status_code == 503
+    assert ready.json is not None
+    assert ready.json["checks"]["database_file"] == (
+        "the database file was replaced (restart to use the new one)")

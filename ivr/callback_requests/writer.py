@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import deque
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -30,6 +31,7 @@ from ivr.callback_requests.spool import Spool
 from ivr.callback_requests.store import NewRequest
 from ivr.database import unit_of_work
 from ivr.models import CallbackDraft
+from ivr.operations import metrics
 from ivr.phones import PhoneVault
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,9 @@ log = logging.getLogger(__name__)
 # A request still being taken after this long belongs to a call that ended unnoticed.
 DRAFT_LIFETIME = timedelta(minutes=15)
 REPLAY_EVERY = 5.0  # seconds
+# Operations held in memory when neither the database nor the disk takes them (each a few
+# hundred bytes): beyond this, something is badly wrong for a long time.
+HOLD_LIMIT = 50_000
 SWEEP_EVERY = 12  # replay rounds: about a minute
 
 
@@ -64,12 +69,22 @@ Saved = Stored | Spooled | NotKept
 
 
 class RequestWriter:
-    """Carries out every operation on callback requests, and replays the spool."""
+    """Carries out every operation on callback requests, and replays the spool.
 
-    def __init__(self, engine: Engine, vault: PhoneVault, spool: Spool) -> None:
+    Should neither the database nor the disk take an operation, it is held in this process's
+    memory and written as soon as one of them can: the caller on the line is not told
+    "saved" (nothing durable has it yet), but a caller who already hung up is not forgotten
+    either. Only the death of the process loses what it holds, and that is logged.
+    """
+
+    def __init__(self, engine: Engine, vault: PhoneVault, spool: Spool,
+                 hold_limit: int = HOLD_LIMIT) -> None:
         self.engine = engine
         self.vault = vault
         self.spool = spool
+        self.hold_limit = hold_limit
+        self._held: deque[Operation] = deque()
+        self._held_lock = threading.Lock()
         self._pid: int | None = None
         self._stop = threading.Event()
 
@@ -93,6 +108,14 @@ class RequestWriter:
         """Move what the spool holds into the database; raises if the database is still away."""
         return self.spool.replay(self._apply, permanent)
 
+    def replay_rejected(self) -> int:
+        """Try the records the spool set aside once more."""
+        return self.spool.replay_rejected(self._apply, permanent)
+
+    def held(self) -> int:
+        """Operations this process holds in memory, waiting for the database or the disk."""
+        return len(self._held)
+
     def _apply(self, operation: Operation) -> str | None:
         with unit_of_work(self.engine) as session:
             return apply(session.connection(), self.vault, operation)
@@ -108,6 +131,14 @@ class RequestWriter:
 
     def _perform(self, operation: Operation) -> Saved:
         self.start_replayer()
+        # Operations held in memory go first: a call's steps reach storage in their order.
+        if self._held and not self.flush_held():
+            return self._hold(operation)
+        kept = self._deliver(operation)
+        return kept if kept is not None else self._hold(operation)
+
+    def _deliver(self, operation: Operation) -> Stored | Spooled | None:
+        """The database, or else the spool; None if neither took it."""
         # While earlier operations wait in the spool, later ones wait behind them: a call's
         # steps must reach the database in the order they happened.
         attempts = () if self.spool.holds_any() else (1, 2)
@@ -126,18 +157,51 @@ class RequestWriter:
                                  "error": type(error).__name__})
                 break
         reference = ""
+        spooled = operation
         if isinstance(operation, Save):
             # From the spool the caller hears the request's own number; the replay keeps it
             # with the call, even when the request renews an older one.
             reference = operation.request.reference
-            operation = replace(operation, told=reference)
+            spooled = replace(operation, told=reference)
         try:
-            self.spool.append(operation)
+            self.spool.append(spooled)
         except OSError as error:
-            log.critical("callback operation lost: neither the database nor the spool took it",
-                         extra={"operation": type(operation).__name__, "error": error.strerror})
-            return NotKept()
+            log.critical("neither the database nor the spool took a callback operation: "
+                         "held in memory until one of them does",
+                         extra={"operation": type(operation).__name__,
+                                "error": error.strerror or type(error).__name__})
+            return None
         return Spooled(reference)
+
+    def _hold(self, operation: Operation) -> NotKept:
+        with self._held_lock:
+            if len(self._held) >= self.hold_limit:
+                log.critical("callback operation lost: the database, the spool and this "
+                             "process's memory are all full",
+                             extra={"operation": type(operation).__name__})
+            else:
+                self._held.append(operation)
+            metrics.set_held(len(self._held))
+        return NotKept()
+
+    def flush_held(self) -> bool:
+        """Write what this process holds in memory, in order; True when nothing is left."""
+        with self._held_lock:
+            while self._held:
+                if self._deliver(self._held[0]) is None:
+                    break
+                self._held.popleft()
+            metrics.set_held(len(self._held))
+            if not self._held:
+                return True
+        return False
+
+    def close(self) -> None:
+        """At the process's end: one last try for what it holds; anything left is lost."""
+        self.stop()
+        if self._held and not self.flush_held():
+            log.critical("callback operations lost with this process",
+                         extra={"operations": len(self._held)})
 
     def start_replayer(self) -> None:
         """Replay the spool in the background of this process (once per process)."""
@@ -156,6 +220,8 @@ class RequestWriter:
         while not self._stop.wait(REPLAY_EVERY):
             rounds += 1
             try:
+                if self._held:
+                    self.flush_held()
                 if self.spool.waiting():
                     replayed = self.replay()
                     log.warning("spool replayed into the database", extra={"operations": replayed})

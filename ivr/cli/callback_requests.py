@@ -8,6 +8,7 @@ import click
 from flask.cli import AppGroup
 
 from ivr.callback_requests import store
+from ivr.callback_requests.spool import Rejected
 from ivr.cli.exits import fail
 from ivr.database import db
 from ivr.phones import mask
@@ -57,19 +58,53 @@ def spool() -> None:
 
 @spool.command("replay", help="Move what the spool holds into the database now (the service "
                "also does this by itself every few seconds).")
-def replay() -> None:
+@click.option("--rejected", is_flag=True, help="Try the records set aside once more (after "
+              "the key they are sealed under was put back in PHONE_ENCRYPTION_KEYS, say).")
+def replay(rejected: bool) -> None:
     writer = current_hotline().callback_requests
-    waiting = writer.spool.waiting()
     try:
-        replayed = writer.replay()
+        waiting = writer.spool.waiting()
+        replayed = writer.replay_rejected() if rejected else writer.replay()
+    except OSError as error:
+        fail(f"the spool in {writer.spool.directory} cannot be read "
+             f"({error.strerror or type(error).__name__})")
     except Exception as error:
         fail(f"the database is still unavailable ({type(error).__name__}); "
              f"{waiting} operation(s) wait in {writer.spool.directory}")
     click.echo(f"{replayed} operation(s) replayed into the database; "
                f"{writer.spool.waiting()} waiting")
+    _report_rejected(writer.spool.rejected())
 
 
-@spool.command("status", help="How many operations wait in the spool.")
+@spool.command("status", help="How many operations wait in the spool, and how many records "
+               "were set aside because they cannot be replayed.")
 def status() -> None:
     local = current_hotline().callback_requests.spool
-    click.echo(f"{local.waiting()} operation(s) waiting in {local.directory}")
+    try:
+        waiting, rejected = local.waiting(), local.rejected()
+    except OSError as error:
+        fail(f"the spool in {local.directory} cannot be read "
+             f"({error.strerror or type(error).__name__})")
+    click.echo(f"{waiting} operation(s) waiting in {local.directory}")
+    problem = local.problem()
+    if problem is not None:
+        click.echo(f"the spool {problem}: while the database is away, callback requests "
+                   "could not wait there", err=True)
+    _report_rejected(rejected)
+
+
+REASONS = {"torn": "cut short (a crash or a full disk; never acknowledged to a caller)",
+           "unreadable": "sealed under none of PHONE_ENCRYPTION_KEYS",
+           "torn-or-unreadable": "cut short, or sealed under none of PHONE_ENCRYPTION_KEYS",
+           "unknown": "not an operation this version knows",
+           "refused": "refused by the database"}
+
+
+def _report_rejected(rejected: Rejected) -> None:
+    if not rejected.total:
+        return
+    local = current_hotline().callback_requests.spool
+    click.echo(f"{rejected.total} record(s) set aside in {local.rejected_path}:")
+    for reason, count in sorted(rejected.reasons.items()):
+        click.echo(f"  {count} {REASONS.get(reason, reason)}")
+    click.echo("Each is kept there, sealed; `ivr spool replay --rejected` tries them again.")

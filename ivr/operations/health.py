@@ -7,6 +7,7 @@ Neither is signed by Twilio, so anybody may ask.
 from __future__ import annotations
 
 import logging
+import os
 from functools import cache
 
 import sqlalchemy as sa
@@ -47,13 +48,64 @@ def database_checks(hotline: Hotline) -> dict[str, str]:
     return {"database": OK, "migrations": "not at head (run: ivr db upgrade)"}
 
 
+def database_file_check(hotline: Hotline) -> str:
+    """For SQLite: whether the file our connections write to is still the one at its path.
+    Deleted or replaced while we serve, writes would go on into a file nobody will read."""
+    engine = hotline.engine
+    path = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not path or path == ":memory:":
+        return OK
+    try:
+        on_disk = os.stat(path)
+    except FileNotFoundError:
+        return "the database file is gone (restart after restoring it)"
+    except OSError as error:
+        return f"the database file cannot be read ({error.strerror})"
+    opened = _opened(os.path.realpath(path))
+    if opened and (on_disk.st_dev, on_disk.st_ino) not in opened:
+        return "the database file was replaced (restart to use the new one)"
+    return OK
+
+
+def _opened(path: str) -> set[tuple[int, int]]:
+    """(device, inode) of each file this process holds open under `path` (Linux's /proc)."""
+    found: set[tuple[int, int]] = set()
+    try:
+        descriptors = os.listdir("/proc/self/fd")
+    except OSError:
+        return found
+    for descriptor in descriptors:
+        try:
+            target = os.readlink(f"/proc/self/fd/{descriptor}")
+            if target.removesuffix(" (deleted)") == path:
+                status = os.fstat(int(descriptor))
+                found.add((status.st_dev, status.st_ino))
+        except OSError:
+            continue
+    return found
+
+
+def spool_check(hotline: Hotline) -> str:
+    """Whether this instance could keep a callback request on disk should the database go."""
+    writer = hotline.callback_requests
+    problem = writer.spool.problem()
+    if problem is not None:
+        return f"SPOOL_DIR: {problem}"
+    if writer.held():
+        return (f"{writer.held()} callback operation(s) held in memory: neither the database "
+                "nor the spool takes them")
+    return OK
+
+
 def prompts_check(hotline: Hotline) -> str:
     loaded = bool(hotline.menu.languages) and bool(hotline.catalog.prompts)
     return OK if loaded else "not loaded"
 
 
 def readiness(hotline: Hotline) -> dict[str, str]:
-    return {**database_checks(hotline), "prompts": prompts_check(hotline)}
+    checks = database_checks(hotline)  # first: it opens the connection the file check reads
+    return {**checks, "database_file": database_file_check(hotline),
+            "spool": spool_check(hotline), "prompts": prompts_check(hotline)}
 
 
 @bp.get(paths.HEALTHZ)

@@ -17,7 +17,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, Response, abort, request
@@ -26,6 +26,7 @@ from prometheus_client import (
     REGISTRY,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -36,7 +37,9 @@ from prometheus_client.registry import Collector
 from ivr import paths
 from ivr.database import unit_of_work
 from ivr.models import CallbackRequest
-from ivr.services import Hotline, current_hotline
+
+if TYPE_CHECKING:
+    from ivr.services import Hotline
 
 log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
@@ -57,6 +60,13 @@ FORGED = Counter("ivr_forged_requests_total",
                  "Webhooks refused because they were not signed, or signed wrongly, by path.",
                  ["path"])
 
+ALERTS = Counter("ivr_twilio_alerts_total",
+                 "Alerts Twilio's Debugger webhook reported, by level and error code.",
+                 ["level", "error_code"])
+HELD = Gauge("ivr_callback_operations_held",
+             "Callback operations held in memory: neither the database nor the spool took "
+             "them yet.", multiprocess_mode="livesum")
+
 # Resolved label sets, so the hot path is one dictionary look-up and an add.
 _outcomes: dict[tuple[str, str], Any] = {}
 
@@ -71,6 +81,16 @@ def count_outcome(language: str | None, outcome: str) -> None:
 
 def count_forged(path: str) -> None:
     FORGED.labels(path).inc()
+
+
+def count_alert(level: str, error_code: str | None) -> None:
+    # Twilio's error codes are numbers; anything else is one label, so labels stay few.
+    code = error_code if error_code and error_code.isascii() and error_code.isdigit() else OTHER
+    ALERTS.labels(level, code).inc()
+
+
+def set_held(operations: int) -> None:
+    HELD.set(operations)
 
 
 class PathLabels:
@@ -140,7 +160,8 @@ def measure(app: Flask) -> None:
 
 
 class LiveCollector(Collector):
-    """Read at each scrape: callback requests still open, operations waiting in the spool."""
+    """Read at each scrape: callback requests still open, and this instance's spool. What
+    cannot be read is left out of the answer (and logged), never a reason to fail it."""
 
     def __init__(self, hotline: Hotline) -> None:
         self.hotline = hotline
@@ -150,9 +171,24 @@ class LiveCollector(Collector):
         if open_requests is not None:
             yield GaugeMetricFamily("ivr_callback_requests_open",
                                     "Callback requests nobody has closed yet.", open_requests)
+        yield from self._spool()
+
+    def _spool(self) -> Iterator[Metric]:
+        spool = self.hotline.callback_requests.spool
+        yield GaugeMetricFamily("ivr_spool_writable",
+                                "1 when this instance's spool can take a record, else 0.",
+                                0 if spool.problem() else 1)
+        try:
+            waiting, rejected = spool.waiting(), spool.rejected().total
+        except OSError as error:
+            log.warning("metrics: the spool cannot be read", extra={"error": error.strerror})
+            return
         yield GaugeMetricFamily("ivr_spool_waiting",
                                 "Callback operations in this instance's spool, waiting for "
-                                "the database.", self.hotline.callback_requests.spool.waiting())
+                                "the database.", waiting)
+        yield GaugeMetricFamily("ivr_spool_rejected",
+                                "Spool records set aside because they cannot be replayed "
+                                "(ivr spool status).", rejected)
 
     def _open_requests(self) -> int | None:
         query = sa.select(sa.func.count()).select_from(CallbackRequest).where(
@@ -166,15 +202,20 @@ class LiveCollector(Collector):
 
 
 def exposition(hotline: Hotline) -> bytes:
-    live = CollectorRegistry(auto_describe=False)
-    live.register(LiveCollector(hotline))
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         counted = generate_latest(registry)
     else:
         counted = generate_latest(REGISTRY)
-    return counted + generate_latest(live)
+    live = CollectorRegistry(auto_describe=False)
+    live.register(LiveCollector(hotline))
+    try:
+        return counted + generate_latest(live)
+    except Exception:
+        # A scrape answers with what it has: a 500 would hide every other figure.
+        log.exception("metrics: the live figures could not be read")
+        return counted
 
 
 def allowed(hotline: Hotline) -> bool:
@@ -189,6 +230,8 @@ def allowed(hotline: Hotline) -> bool:
 
 @bp.get(paths.METRICS)
 def metrics() -> Response:
+    from ivr.services import current_hotline  # here: the services use these counters
+
     hotline = current_hotline()
     if not allowed(hotline):
         return Response("Unauthorized\n", 401, {"WWW-Authenticate": "Bearer"},

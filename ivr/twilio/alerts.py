@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from ivr.database import unit_of_work, upsert
 from ivr.models import TwilioAlert
+from ivr.operations import metrics
 from ivr.operations.logs import redact
 from ivr.twilio.webhook_request import SID
 
@@ -91,6 +92,7 @@ def receive(engine: Engine, params: dict[str, str], received: datetime) -> None:
     if alert is None:
         log.warning("twilio alert without a Sid ignored")
         return
+    metrics.count_alert(alert.level, alert.error_code)
     log.log(logging.ERROR if alert.level == "ERROR" else logging.WARNING, "twilio alert",
             extra={"alert_sid": alert.sid, "level": alert.level, "error_code": alert.error_code,
                    "call_sid": alert.resource_sid, "url": alert.url, "twilio_message":
