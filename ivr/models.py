@@ -171,6 +171,10 @@ class CallbackRequest(Base):
         sa.Index("uq_callback_requests_open_number", "number_hash", unique=True,
                  sqlite_where=sa.text("status = 'open'"),
                  postgresql_where=sa.text("status = 'open'")),
+        # The number a caller is told names one open request.
+        sa.Index("uq_callback_requests_open_reference", "reference", unique=True,
+                 sqlite_where=sa.text("status = 'open'"),
+                 postgresql_where=sa.text("status = 'open'")),
         sa.Index("ix_callback_requests_queue", "status", "priority", "created_at"),
         sa.Index("ix_callback_requests_queue_language", "status", "language", "priority",
                  "created_at"),

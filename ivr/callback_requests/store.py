@@ -97,6 +97,9 @@ class _Statements:
                 "priority": least(requests.c.priority, new.excluded.priority),
             },
         ).returning(requests.c.id, requests.c.reference)
+        self.open_reference = sa.select(CallbackRequest.id).where(
+            CallbackRequest.reference == sa.bindparam("reference"),
+            CallbackRequest.status == "open")
         self.link_call = insert(RequestCall)
         self.recording = insert(Recording).on_conflict_do_nothing(
             index_elements=["recording_sid"])
@@ -190,7 +193,7 @@ def find_by_reference(connection: Connection, reference: str) -> CallbackRequest
 def _upsert_request(connection: Connection, vault: PhoneVault,
                     request: NewRequest) -> tuple[int, str]:
     row = connection.execute(_statements(connection).upsert_request, {
-        "reference": request.reference,
+        "reference": _free_reference(connection, request.reference),
         "number": vault.encrypt(request.number),
         "number_hash": vault.digest(request.number),
         "number_source": request.source,
@@ -209,6 +212,17 @@ def _upsert_request(connection: Connection, vault: PhoneVault,
         "updated_at": request.at,
     }).one()
     return int(row.id), str(row.reference)
+
+
+def _free_reference(connection: Connection, wanted: str) -> str:
+    """`wanted`, unless another open request has it (six random digits meet, now and then):
+    then another. A caller who was already told `wanted` (from the spool) keeps it with their
+    call; the request gets a number of its own."""
+    reference = wanted
+    while connection.execute(_statements(connection).open_reference,
+                             {"reference": reference}).first() is not None:
+        reference = new_reference()
+    return reference
 
 
 def keep_draft(connection: Connection, vault: PhoneVault, request: NewRequest) -> None:
