@@ -128,7 +128,7 @@ def test_the_migration_gives_open_requests_that_share_a_number_their_own(
 
         rows = db.session.execute(sa.text(
             "SELECT id, reference, status FROM callback_requests ORDER BY id")).all()
-        told = dict(db.session.execute(sa.text(
+        told: dict[int, str] = dict(db.session.execute(sa.text(
             "SELECT request_id, reference FROM callback_calls")).all())
     open_numbers = [reference for _id, reference, status in rows if status == "open"]
     assert len(set(open_numbers)) == 3  # each open request has a number of its own
