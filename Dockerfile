@@ -15,10 +15,10 @@ RUN useradd --system --home-dir /app --shell /usr/sbin/nologin ivr
 
 # Installed in place (editable), as `make run` does: the app finds prompts/ and instance/
 # beside its package.
-COPY pyproject.toml README.md wsgi.py gunicorn.conf.py ./
+COPY pyproject.toml README.md constraints.txt wsgi.py gunicorn.conf.py ./
 COPY ivr ./ivr
 COPY prompts ./prompts
-RUN pip install --no-cache-dir -e .
+RUN pip install --no-cache-dir -c constraints.txt -e .
 # The spool (and a development SQLite file) live here: mount a volume on it.
 RUN mkdir -p instance && chown ivr:ivr instance
 VOLUME ["/app/instance"]

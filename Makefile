@@ -7,15 +7,18 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck unit bench drill clean
+.PHONY: run test lint typecheck unit bench drill lock clean
 
-$(VENV)/installed: pyproject.toml
+# Every install takes the versions in constraints.txt: what the tests last passed with.
+PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
+
+$(VENV)/installed: pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	$(PIP) -e .
 	touch $@
 
 $(VENV)/installed-dev: $(VENV)/installed
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) -e '.[dev]'
 	touch $@
 
 run: $(VENV)/installed
@@ -44,6 +47,18 @@ bench: $(VENV)/installed-dev
 
 drill: $(VENV)/installed-dev
 	$(BIN)/python -m bench.drill
+
+# Take the newest releases pyproject.toml's ranges allow into constraints.txt (then run
+# `make test`, and commit constraints.txt with what changed).
+lock:
+	rm -rf .venv-lock
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	{ sed -n '/^#/p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } \
+		> constraints.txt.new
+	mv constraints.txt.new constraints.txt
+	rm -rf .venv-lock
+	@echo "constraints.txt updated: run make test, then commit it"
 
 clean:
 	rm -rf $(VENV) instance .mypy_cache .ruff_cache .pytest_cache .hypothesis

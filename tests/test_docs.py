@@ -69,6 +69,7 @@ def test_every_path_is_documented(app: Flask) -> None:
         assert f"`{path}`" in README, f"{path} is not in the README"
 
 
-@pytest.mark.parametrize("target", ["make run", "make test", "make bench"])
+@pytest.mark.parametrize("target", ["make run", "make test", "make bench", "make drill",
+                                    "make lock"])
 def test_make_targets_are_documented(target: str) -> None:
     assert target in README

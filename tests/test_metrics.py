@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
@@ -170,3 +172,36 @@ def test_with_a_multiprocess_directory_a_scrape_adds_up_every_worker(tmp_path: P
 def test_a_token_too_short_to_be_secret_stops_start_up(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="METRICS_TOKEN must be at least 16 characters"):
         load_settings({"METRICS_TOKEN": "letmein"}, tmp_path)
+
+
+def gunicorn_config() -> Any:
+    spec = importlib.util.spec_from_file_location("gunicorn_conf",
+                                                  PROJECT_ROOT / "gunicorn.conf.py")
+    assert spec is not None and spec.loader is not None
+    config = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(config)
+    return config
+
+
+def test_gunicorn_empties_the_multiprocess_directory_before_the_workers_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics_dir = tmp_path / "prometheus"
+    metrics_dir.mkdir()
+    stale = metrics_dir / "counter_4242.db"  # a previous run's counts
+    stale.write_bytes(b"\0" * 64)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+
+    gunicorn_config().on_starting(None)
+
+    assert not stale.exists()
+    assert metrics_dir.is_dir()
+
+
+def test_gunicorn_makes_a_missing_multiprocess_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics_dir = tmp_path / "run" / "prometheus"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
+
+    gunicorn_config().on_starting(None)
+
+    assert metrics_dir.is_dir()
