@@ -137,8 +137,10 @@ class RequestWriter:
         kept = self._deliver(operation)
         return kept if kept is not None else self._hold(operation)
 
-    def _deliver(self, operation: Operation) -> Stored | Spooled | None:
-        """The database, or else the spool; None if neither took it."""
+    def _deliver(self, operation: Operation, caller_told: bool = True
+                 ) -> Stored | Spooled | None:
+        """The database, or else the spool; None if neither took it. `caller_told`: whether
+        a caller hears the request's number now (not so for an operation held in memory)."""
         # While earlier operations wait in the spool, later ones wait behind them: a call's
         # steps must reach the database in the order they happened.
         attempts = () if self.spool.holds_any() else (1, 2)
@@ -158,7 +160,7 @@ class RequestWriter:
                 break
         reference = ""
         spooled = operation
-        if isinstance(operation, Save):
+        if isinstance(operation, Save) and caller_told:
             # From the spool the caller hears the request's own number; the replay keeps it
             # with the call, even when the request renews an older one.
             reference = operation.request.reference
@@ -188,7 +190,7 @@ class RequestWriter:
         """Write what this process holds in memory, in order; True when nothing is left."""
         with self._held_lock:
             while self._held:
-                if self._deliver(self._held[0]) is None:
+                if self._deliver(self._held[0], caller_told=False) is None:
                     break
                 self._held.popleft()
             metrics.set_held(len(self._held))
