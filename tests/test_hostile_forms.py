@@ -39,7 +39,7 @@ FORMS: list[tuple[str, tuple[str, ...]]] = [
 ]
 PAGES = ["/operators/", "/operators/queue/rows", "/operators/requests/{id}",
          "/operators/requests/{id}/progress", "/operators/figures", "/operators/audit",
-         "/operators/team", "/operators/export.csv"]
+         "/operators/team", "/operators/export.csv", "/operators/alerts"]
 QUERY_NAMES = ["language", "status", "reason", "page", "next"]
 
 

@@ -21,6 +21,7 @@ from ivr.settings import PROJECT_ROOT, ConfigError, load_settings
 from ivr.twilio.phone_simulator import Phone
 from tests.rows import add_request
 from tests.support import CALLER, signed_post, twilio_params
+from tests.test_twilio_alerts import alert
 
 TOKEN = "a-scraper-token-of-some-length"
 STRANGER = {"REMOTE_ADDR": "203.0.113.9"}
@@ -76,6 +77,18 @@ def test_forged_requests_are_counted(client: FlaskClient) -> None:
 
     after = value(scrape(client), "ivr_forged_requests_total", path="/voice/incoming")
     assert after - before == 2
+
+
+def test_twilios_alerts_are_counted_by_level_and_error_code(client: FlaskClient) -> None:
+    labels = {"level": "WARNING", "error_code": "11205"}
+    before = value(scrape(client), "ivr_twilio_alerts_total", **labels)
+
+    response = signed_post(client, "/twilio/debugger", alert(code="11205", level="WARNING"))
+    client.post("/twilio/debugger", data=alert(sid="NO" + "f" * 32, code="11205",
+                                               level="WARNING"))  # forged: not counted
+
+    assert response.status_code == 204
+    assert value(scrape(client), "ivr_twilio_alerts_total", **labels) - before == 1
 
 
 def test_open_callback_requests_and_the_spool_are_read_at_scrape_time(

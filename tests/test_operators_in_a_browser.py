@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from tests.page_support import (
     request_by_call,
     requests_in,
 )
-from tests.support import HOTLINE, signed_post, twilio_params
+from tests.support import CALL_SID, HOTLINE, signed_post, twilio_params
+from tests.test_twilio_alerts import alert
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "bench" / "out" / "screenshots"
@@ -225,5 +227,37 @@ def test_supervisor_pages_look_right(browser: Any, served: str, app: Flask,
     sofia.wait_for_selector("a:has-text('Очередь')")
     sofia.goto(served + "/operators/")
     screenshots(sofia, "queue-ru")
+    assert sofia.console_errors == []
+    sofia.context.close()
+
+
+def test_supervisor_sees_an_alert_twilio_posted(browser: Any, served: str, app: Flask) -> None:
+    moment = datetime.now(UTC).replace(microsecond=0)
+    older, newer = moment - timedelta(minutes=8), moment - timedelta(seconds=30)
+    signed_post(app.test_client(), "/twilio/debugger", alert(
+        level="WARNING", timestamp=older.isoformat()))
+    signed_post(app.test_client(), "/twilio/debugger", alert(
+        sid="NO" + "c" * 32, code="12100", timestamp=newer.isoformat(),
+        message="Document parse failure: <Say> inside <Gather> was not closed"))
+    sofia = open_as(browser, served, "sofia")
+    sofia.goto(f"{served}/operators/figures")
+    assert "Twilio alerts in the last 24 hours: 2" in sofia.locator(
+        "#alerts-reminder").inner_text()
+
+    sofia.click("#alerts-reminder a")
+    sofia.wait_for_url(f"{served}/operators/alerts")
+
+    rows = sofia.locator("table.alerts tbody tr")
+    assert rows.count() == 2
+    newest = rows.nth(0).inner_text()
+    assert "12100" in newest and "Error" in newest and CALL_SID in newest
+    assert newer.strftime("%Y-%m-%d %H:%M:%S") in newest
+    assert "<Say> inside <Gather> was not closed" in newest  # markup shown as text
+    assert "/voice/menu/input?node=main&lang=ru" in newest
+    assert "11200" in rows.nth(1).inner_text() and "Warning" in rows.nth(1).inner_text()
+    screenshots(sofia, "alerts")
+    sofia.select_option("#page_language", "ru")
+    sofia.wait_for_selector("h1:has-text('Оповещения Twilio')")
+    screenshots(sofia, "alerts-ru")
     assert sofia.console_errors == []
     sofia.context.close()

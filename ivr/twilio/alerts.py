@@ -110,7 +110,31 @@ def keep(session: Session, alert: Alert, received: datetime) -> None:
         received_at=received).on_conflict_do_nothing(index_elements=["sid"]))
 
 
-def recent_alerts(session: Session, limit: int = 20) -> list[TwilioAlert]:
-    """The newest alerts first, for the supervisors' page."""
+def recent_alerts(session: Session, limit: int = 20, offset: int = 0) -> list[TwilioAlert]:
+    """The newest alerts first."""
     query = sa.select(TwilioAlert).order_by(TwilioAlert.at.desc(), TwilioAlert.id.desc())
-    return list(session.scalars(query.limit(limit)))
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+@dataclass(frozen=True)
+class AlertPage:
+    alerts: list[TwilioAlert]
+    page: int
+    pages: int
+    total: int
+
+
+def alerts_page(session: Session, page: int, page_size: int = 50) -> AlertPage:
+    """One page of the kept alerts, newest first, for the supervisors' page; a page past the
+    last shows the last."""
+    total = session.scalar(sa.select(sa.func.count()).select_from(TwilioAlert)) or 0
+    pages = max(1, -(-total // page_size))
+    page = min(max(page, 1), pages)
+    return AlertPage(recent_alerts(session, page_size, (page - 1) * page_size), page, pages,
+                     total)
+
+
+def alerts_since(session: Session, since: datetime) -> int:
+    """How many alerts Twilio raised since then, for the figures page's reminder."""
+    return session.scalar(sa.select(sa.func.count()).select_from(TwilioAlert)
+                          .where(TwilioAlert.at >= since)) or 0

@@ -36,6 +36,8 @@ ACTIONS = {
     "surge": _l("surge switch"), "account": _l("account"),
 }
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
+ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),
+                "DEBUG": _l("Debug")}
 
 
 def language(code: str) -> str:

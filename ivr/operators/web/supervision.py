@@ -1,5 +1,5 @@
 """What supervisors see and change: the figures, who is on duty, the surge switches, the
-team's accounts, the CSV export and the audit log (read only)."""
+team's accounts, the CSV export, the audit log and Twilio's alerts (both read only)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ivr.operators.web import protect_forms
 from ivr.operators.web.context import actor, hotline, languages, now
 from ivr.operators.web.forms import ButtonForm, NewOperatorForm, PasswordForm, SwitchForm
 from ivr.operators.web.login import supervisors_only
+from ivr.twilio import alerts
 
 bp = Blueprint("supervision", __name__, url_prefix="/operators")
 
@@ -37,7 +38,8 @@ def figures_page() -> str:
                              moment + timedelta(seconds=1)),
         chart=figures.chart(days), team=accounts.all_operators(session),
         surges=availability.surges(session), languages=languages(), switch=SwitchForm(),
-        button=ButtonForm())
+        button=ButtonForm(),
+        alerts_last_day=alerts.alerts_since(session, moment - timedelta(days=1)))
 
 
 @bp.route("/duty/<login>", methods=["POST"])
@@ -123,11 +125,23 @@ def password(login: str) -> BaseResponse:
 @supervisors_only
 def audit_log() -> str:
     action = request.args.get("action")
-    page = request.args.get("page", "1")
-    number = int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
-    found = audit.entries(db.session(), number, action if action in audit.ACTIONS else None)
+    found = audit.entries(db.session(), _page_number(),
+                          action if action in audit.ACTIONS else None)
     return render_template("operators/audit.html", found=found, action=action,
                            actions=audit.ACTIONS)
+
+
+@bp.route("/alerts")
+@supervisors_only
+def twilio_alerts() -> str:
+    """What Twilio's Debugger told us, newest first (numbers were masked before storing)."""
+    found = alerts.alerts_page(db.session(), _page_number())
+    return render_template("operators/alerts.html", found=found)
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
 
 
 def _change_account(change: Callable[[], object]) -> bool:
