@@ -13,7 +13,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ivr.twilio.phone_simulator import Phone
-from tests.page_support import add_people, request_by_call, requests_in, sign_in, without_csrf
+from tests.page_support import (
+    PASSWORD,
+    add_people,
+    request_by_call,
+    requests_in,
+    sign_in,
+    without_csrf,
+)
 
 INJECTED = "<script>injected()</script>"
 hostile_text = st.one_of(
@@ -93,3 +100,29 @@ def test_hostile_pages_and_filters_never_crash_or_inject(
     response = client.get(path, query_string=query)
 
     readable(response.status_code, response.get_data(as_text=True))
+
+
+def test_a_next_page_with_a_line_break_signs_the_person_in_and_shows_the_queue(
+        app: Flask) -> None:
+    add_people(without_csrf(app), "olena")
+    olena = app.test_client()
+
+    response = olena.post("/operators/login?next=/operators/%0D%0ASet-Cookie:x=1",
+                          data={"login": "olena", "password": PASSWORD})
+
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/operators/"
+    assert "x=1" not in str(response.headers)
+    assert olena.get("/operators/").status_code == 200
+    chose = olena.post("/operators/language", data={"page_language": "en",
+                                                    "next": "/operators/\r\nSet-Cookie:x=1"})
+    assert (chose.status_code, chose.headers["Location"]) == (302, "/operators/")
+
+
+def test_a_next_page_of_ours_is_still_where_the_person_goes(app: Flask) -> None:
+    add_people(without_csrf(app), "olena")
+
+    response = app.test_client().post("/operators/login?next=/operators/%3Fstatus%3Dclaimed",
+                                      data={"login": "olena", "password": PASSWORD})
+
+    assert response.headers["Location"] == "/operators/?status=claimed"
