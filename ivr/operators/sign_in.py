@@ -32,7 +32,7 @@ class Refused:
 
 def sign_in(session: Session, login: str, password: str, address: str | None,
             now: datetime) -> Staff | Refused:
-    login = login.strip().lower()[:64]
+    login = login.strip().lower()[:64].replace("\x00", "\N{REPLACEMENT CHARACTER}")
     if audit.failures_since(session, now - WINDOW, login, address) >= MAX_FAILURES:
         audit.record(session, now, "login_failed", login=login, detail="locked",
                      address=address)
