@@ -100,8 +100,9 @@ def sign_out(session: Session, staff: Staff, now: datetime) -> None:
 
 
 def _count_try(session: Session, login: str, address: str, now: datetime) -> list[Count]:
-    """Add a try to each of its counts (always in the same order, so that two tries never
-    wait for each other's counts) and clear away some counts whose window has passed."""
+    """Add a try to each of its counts, always in the same order so that two tries cannot
+    each hold a count the other waits for, then clear away some counts whose window has
+    passed."""
     keys = [("pair", login, address), ("login", login, "")]
     if address:
         keys.append(("address", "", address))
