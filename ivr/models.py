@@ -287,6 +287,21 @@ class AuditEntry(Base):
     address: Mapped[str | None] = mapped_column(sa.String(64))
 
 
+class SignInCount(Base):
+    """Failed sign-ins in one window of time: for a login from one address ("pair"), for a
+    login from anywhere ("login"), or from one address for any login ("address"); the part a
+    count is not about is ''. Counted before the password is judged, by one statement, so
+    that a burst cannot overtake the limit; the audit log keeps every failure itself."""
+
+    __tablename__ = "sign_in_counts"
+
+    scope: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    login: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    failures: Mapped[int] = mapped_column(sa.Integer)
+
+
 class TwilioAlert(Base):
     """An error or warning Twilio met with our webhooks, from its Debugger webhook.
 

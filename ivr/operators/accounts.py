@@ -65,9 +65,11 @@ def _languages(languages: Iterable[str], known: Iterable[str]) -> tuple[str, ...
 
 
 def find(session: Session, login: str) -> Operator:
-    operator = session.scalar(sa.select(Operator).where(Operator.login == login))
+    # What cannot be a login is not looked for: PostgreSQL refuses a NUL in a query.
+    operator = (session.scalar(sa.select(Operator).where(Operator.login == login))
+                if LOGIN.fullmatch(login) else None)
     if operator is None:
-        raise AccountError(f"no operator with login {login!r}")
+        raise AccountError(f"no operator with login {login[:64]!r}")
     return operator
 
 

@@ -67,19 +67,15 @@ def entries(session: Session, page: int, action: str | None = None,
     return AuditPage(list(rows), page, pages)
 
 
-def failures_since(session: Session, since: datetime, login: str, address: str | None) -> int:
-    """Failed sign-ins for this login, or from this address, since `since`."""
-    by_login = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-        AuditEntry.login == login[:64], AuditEntry.action == "login_failed",
-        AuditEntry.at >= since)) or 0
-    by_address = 0
-    if address:
-        by_address = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
-            AuditEntry.address == address[:64], AuditEntry.action == "login_failed",
-            AuditEntry.at >= since)) or 0
-    return max(by_login, by_address // ADDRESS_FACTOR)
-
-
-# Several people may share an address (an office, or the proxy itself when
-# TRUSTED_PROXY_HOPS is not set): it gets ten times the tries of one login.
-ADDRESS_FACTOR = 10
+def failed_sign_ins(since: datetime, login: str | None,
+                    address: str | None) -> sa.ScalarSelect[int]:
+    """How many sign-ins failed since `since`, for the login and from the address (None:
+    any; an address '' is none known), as a subquery for a statement to use."""
+    query = sa.select(sa.func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "login_failed", AuditEntry.at >= since)
+    if login is not None:
+        query = query.where(AuditEntry.login == login[:64])
+    if address is not None:
+        query = query.where(AuditEntry.address == address[:64] if address
+                            else AuditEntry.address.is_(None))
+    return query.scalar_subquery()

@@ -12,6 +12,7 @@ from flask_babel import Babel
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter, Map
 
 from ivr.database import db
 from ivr.operators.web import login
@@ -21,6 +22,8 @@ from ivr.settings import Settings
 HERE = Path(__file__).resolve().parent
 PREFIX = "/operators"
 PAGE_LANGUAGES = ("en", "ru")
+# The largest id a row can have (a 64-bit signed column, on SQLite and PostgreSQL alike).
+LARGEST_ID = 2**63 - 1
 # No inline scripts or styles; nothing from anywhere else (the page works with no internet).
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "media-src 'self'; connect-src 'self'; frame-ancestors 'none'; form-action 'self'; "
@@ -57,12 +60,22 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     from ivr.operators.web import supervision, views
 
+    app.url_map.converters["int"] = RowId  # before the page's routes are made
     app.register_blueprint(views.bp)
     app.register_blueprint(supervision.bp)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(InternalServerError, _server_error)
+
+
+class RowId(IntegerConverter):
+    """`<int:...>` in the page's paths is a row's id: one past any id names nothing (404),
+    where the database would refuse to compare it (a 500)."""
+
+    def __init__(self, map: Map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = LARGEST_ID, signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 def protect_forms() -> None:

@@ -111,7 +111,11 @@ def sign_in_page() -> Reply:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/operators/") and "//" not in target and "\\" not in target:
+    """A page of ours to go on to, or the queue. Nothing but printable ASCII: a line break
+    would end the Location header (Werkzeug refuses it), a space or a control character has
+    no place in a path we made."""
+    if (target and target.startswith("/operators/") and "//" not in target
+            and "\\" not in target and all("!" <= character <= "~" for character in target)):
         return target
     return url_for("operators.queue")
 
