@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 
 class StartupError(Exception):
@@ -183,8 +185,29 @@ def _database_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the plain and the Heroku-style spellings.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
+            break
+    _check_database_driver(url)
     return url
+
+
+def _check_database_driver(url: str) -> None:
+    """Refuse, at start-up, a URL SQLAlchemy cannot read or whose driver is not installed.
+    The value itself is never shown: it may hold the database's password."""
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError("DATABASE_URL names a database SQLAlchemy does not know; use "
+                          "postgresql://user:pass@host/db or sqlite:///path") from None
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL is not a database URL like "
+                          "postgresql://user:pass@host/db or sqlite:///path") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        raise ConfigError(f"DATABASE_URL: the {parsed.drivername} driver is not installed "
+                          f"({error}); use postgresql://... or sqlite:///...") from None
 
 
 def _public_base_url(url: str | None, production: bool) -> str | None:
