@@ -13,6 +13,7 @@ from ivr.callback_requests.spool import Rejected
 from ivr.cli.exits import explain, fail
 from ivr.database import db
 from ivr.models import CallbackRequest
+from ivr.operators import work_queue
 from ivr.phones import PhoneVault, mask
 from ivr.services import current_hotline
 
@@ -23,11 +24,17 @@ def callback_requests() -> None:
 
 
 @callback_requests.command("list", help="Requests, most urgent first, with numbers masked.")
-@click.option("--status", default=None, help="Only requests in this status, such as open.")
+@click.option("--status", type=click.Choice(work_queue.LISTED_STATUSES), default=None,
+              help="Only these: open; waiting (open, no claim holds it); claimed (open, a "
+              "claim holds it); done (closed, whatever the outcome); or the outcome that "
+              "closed them.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_requests(status: str | None, as_json: bool) -> None:
     hotline = current_hotline()
-    requests = store.requests_by_urgency(db.session.connection(), status)
+    where = (None if status is None else
+             work_queue.status_condition(status, hotline.clock.now(),
+                                         hotline.settings.claim_minutes))
+    requests = store.requests_by_urgency(db.session.connection(), where)
     # Every number is decrypted before anything is printed: a key problem is one line.
     rows = [_row(request, hotline.vault) for request in requests]
     if as_json:
