@@ -28,6 +28,9 @@ class ConfigError(StartupError):
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The app's instance folder: runtime state (the development database, the spool), never
+# the sources. Ignored by git.
+INSTANCE_PATH = PROJECT_ROOT / "instance"
 
 # Development defaults. They are public (they are in this file), so production refuses them.
 DEV_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
@@ -87,7 +90,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         log_level=source.choice("LOG_LEVEL", LOG_LEVELS, default="INFO", upper=True),
         prompts_dir=_prompts_dir(source),
         hotline_number=_hotline_number(source.optional("HOTLINE_NUMBER"), production),
-        spool_dir=Path(source.optional("SPOOL_DIR") or instance_path / "spool"),
+        spool_dir=_spool_dir(source, instance_path),
         claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
         metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
@@ -168,6 +171,16 @@ def _prompts_dir(source: _Source) -> Path:
 def prompts_dir_from_environment() -> Path:
     """For the prompt commands, which must work even when the app cannot start."""
     return _prompts_dir(_Source(os.environ))
+
+
+def _spool_dir(source: _Source, instance_path: Path) -> Path:
+    return Path(source.optional("SPOOL_DIR") or instance_path / "spool")
+
+
+def spool_dir_from_environment() -> Path:
+    """SPOOL_DIR as the service reads it, for `ivr prompts reload` (it works without the app):
+    the one folder each instance is sure to write, so its reload marker lives there."""
+    return _spool_dir(_Source(os.environ), INSTANCE_PATH)
 
 
 def _read_secret_file(name: str, path: str) -> str:
