@@ -119,6 +119,17 @@ def test_on_postgresql_a_database_without_tables_says_to_run_db_upgrade(
     assert line.endswith("(run: ivr db upgrade)")
 
 
+def test_a_database_behind_the_code_says_to_run_db_upgrade(tmp_path: Path) -> None:
+    environment = settings(tmp_path, f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    before_sign_out = "e3c0ca11e008"  # operators have no sessions_ended_at yet
+    assert ivr(environment, ["db", "upgrade", before_sign_out]).exit_code == 0
+
+    line = one_clear_line(ivr(environment, ["operators", "list"]))
+
+    assert line == (f"ivr: the database file {tmp_path / 'ivr.sqlite3'} (DATABASE_URL) is older "
+                    "than this version of the code (run: ivr db upgrade)")
+
+
 def test_db_current_on_an_empty_database_says_no_migration_is_applied(tmp_path: Path) -> None:
     result = ivr(settings(tmp_path, f"sqlite:///{tmp_path / 'ivr.sqlite3'}"), ["db", "current"])
 
