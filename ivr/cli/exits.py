@@ -131,4 +131,3 @@ def _sqlite_reason(url: URL, reason: str) -> str:
         if not folder.is_dir():
             return f"the folder {folder} does not exist"
     return reason
-
