@@ -23,7 +23,7 @@ from ivr.operations import health, logs, metrics
 from ivr.operators import web as operators_page
 from ivr.phones import PhoneVault
 from ivr.services import Hotline
-from ivr.settings import PROJECT_ROOT, ConfigError, settings_from_environment
+from ivr.settings import INSTANCE_PATH, ConfigError, settings_from_environment
 from ivr.twilio.rest_api import TwilioApi
 from ivr.voice import (
     call_back,
@@ -44,7 +44,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     Raises StartupError (one line) for a bad setting, menu or prompt file.
     """
-    app = Flask(__name__, instance_path=str(PROJECT_ROOT / "instance"), static_folder=None)
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH), static_folder=None)
     settings = settings_from_environment(Path(app.instance_path), config)
     logs.configure(settings.log_level)
     app.config.update(
@@ -81,7 +81,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     # (a prompt without a good recording is spoken), but someone should know.
     for problem in check(menu_file, settings.prompts_dir):
         logging.getLogger("ivr.prompts").warning("prompt problem: %s", problem)
-    app.before_request(PromptsReloader(app, settings.prompts_dir).check)
+    app.before_request(PromptsReloader(app, settings.prompts_dir, settings.spool_dir).check)
 
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops

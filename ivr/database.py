@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
@@ -35,6 +36,12 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
     """
     with Session(engine) as session, session.begin():
         yield session
+
+
+def migrations_applied(engine: Engine) -> tuple[str, ...]:
+    """The revisions the database is at: none before `ivr db upgrade`."""
+    with unit_of_work(engine) as session:
+        return tuple(MigrationContext.configure(session.connection()).get_current_heads())
 
 
 def engine_options(database_url: str) -> dict[str, Any]:

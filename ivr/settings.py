@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 
 class StartupError(Exception):
@@ -26,6 +28,9 @@ class ConfigError(StartupError):
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The app's instance folder: runtime state (the development database, the spool), never
+# the sources. Ignored by git.
+INSTANCE_PATH = PROJECT_ROOT / "instance"
 
 # Development defaults. They are public (they are in this file), so production refuses them.
 DEV_TWILIO_ACCOUNT_SID = "AC" + "0" * 32
@@ -85,7 +90,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         log_level=source.choice("LOG_LEVEL", LOG_LEVELS, default="INFO", upper=True),
         prompts_dir=_prompts_dir(source),
         hotline_number=_hotline_number(source.optional("HOTLINE_NUMBER"), production),
-        spool_dir=Path(source.optional("SPOOL_DIR") or instance_path / "spool"),
+        spool_dir=_spool_dir(source, instance_path),
         claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
         metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
@@ -168,6 +173,16 @@ def prompts_dir_from_environment() -> Path:
     return _prompts_dir(_Source(os.environ))
 
 
+def _spool_dir(source: _Source, instance_path: Path) -> Path:
+    return Path(source.optional("SPOOL_DIR") or instance_path / "spool")
+
+
+def spool_dir_from_environment() -> Path:
+    """SPOOL_DIR as the service reads it, for `ivr prompts reload` (it works without the app):
+    the one folder each instance is sure to write, so its reload marker lives there."""
+    return _spool_dir(_Source(os.environ), INSTANCE_PATH)
+
+
 def _read_secret_file(name: str, path: str) -> str:
     try:
         value = Path(path).read_text(encoding="utf-8").strip()
@@ -183,8 +198,29 @@ def _database_url(url: str) -> str:
     # psycopg 3 is the driver we ship; accept the plain and the Heroku-style spellings.
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            url = "postgresql+psycopg://" + url[len(prefix):]
+            break
+    _check_database_driver(url)
     return url
+
+
+def _check_database_driver(url: str) -> None:
+    """Refuse, at start-up, a URL SQLAlchemy cannot read or whose driver is not installed.
+    The value itself is never shown: it may hold the database's password."""
+    try:
+        parsed = make_url(url)
+        dialect = parsed.get_dialect()
+    except NoSuchModuleError:
+        raise ConfigError("DATABASE_URL names a database SQLAlchemy does not know; use "
+                          "postgresql://user:pass@host/db or sqlite:///path") from None
+    except (ArgumentError, ValueError):
+        raise ConfigError("DATABASE_URL is not a database URL like "
+                          "postgresql://user:pass@host/db or sqlite:///path") from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        raise ConfigError(f"DATABASE_URL: the {parsed.drivername} driver is not installed "
+                          f"({error}); use postgresql://... or sqlite:///...") from None
 
 
 def _public_base_url(url: str | None, production: bool) -> str | None:

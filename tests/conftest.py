@@ -17,11 +17,13 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from ivr import create_app
 from ivr.database import db
+from ivr.settings import PROJECT_ROOT
 from ivr.twilio.phone_simulator import Phone
 from tests.fake_twilio import FakeTwilio
 from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
 
 POSTGRES_URL_VARIABLE = "IVR_TEST_POSTGRES_URL"
+SHIPPED_PROMPTS = PROJECT_ROOT / "prompts"
 SETTING_PREFIXES = ("IVR_", "DATABASE_URL", "TWILIO_", "PUBLIC_BASE_URL", "TRUSTED_PROXY",
                     "SECRET_KEY", "PHONE_", "LOG_LEVEL", "PROMPTS_DIR")
 
@@ -35,6 +37,25 @@ def _clean_environment() -> Iterator[None]:
             if name.startswith(SETTING_PREFIXES) and name != POSTGRES_URL_VARIABLE:
                 patch.delenv(name)
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _shipped_prompts_stay_as_they_are() -> Iterator[None]:
+    """No test may change the prompts in the checkout (tests that change prompts work on a
+    copy in tmp_path): a file added, removed or rewritten there fails the run."""
+    before = _files_in(SHIPPED_PROMPTS)
+    yield
+    after = _files_in(SHIPPED_PROMPTS)
+    changed = sorted(name for name in before.keys() | after.keys()
+                     if before.get(name) != after.get(name))
+    if changed:
+        pytest.fail(f"the tests changed {SHIPPED_PROMPTS}: {', '.join(changed)}")
+
+
+def _files_in(folder: Path) -> dict[str, tuple[int, int]]:
+    """Each file (hidden ones too) by its path in `folder`: size and modification time."""
+    return {str(path.relative_to(folder)): (path.stat().st_size, path.stat().st_mtime_ns)
+            for path in folder.rglob("*") if path.is_file()}
 
 
 def close(app: Flask) -> None:

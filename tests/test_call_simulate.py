@@ -99,6 +99,23 @@ def test_an_app_that_is_not_running_is_reported_in_one_line(runner: FlaskCliRunn
         "ivr: cannot reach http://127.0.0.1:9/voice/incoming: ")
 
 
+@pytest.mark.parametrize(("url", "problem"), [
+    ("notaurl", "not a URL"),
+    ("http://", "no host"),
+    ("ftp://x", "ftp:// is not http:// or https://"),
+    ("http://localhost:port", "its port is not a number from 0 to 65535"),
+    ("http://localhost:8000/?node=main", "a base URL has no query or fragment"),
+])
+def test_a_url_that_is_not_the_apps_base_url_is_refused_in_one_line(
+        runner: FlaskCliRunner, url: str, problem: str) -> None:
+    result = simulate(runner, "--url", url, "--press", "1")
+
+    assert result.exit_code == 1
+    assert result.stdout == ""  # nothing was called
+    assert result.stderr.splitlines() == [
+        f"ivr: --url {url!r}: {problem}; give the app's base URL, like http://localhost:8000"]
+
+
 def test_a_wrong_auth_token_shows_as_the_app_refusing_the_call(
         make_app: Callable[..., Flask], running_app: str) -> None:
     other = make_app(TWILIO_AUTH_TOKEN="some-other-token")

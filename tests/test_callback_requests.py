@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,9 @@ from flask.testing import FlaskCliRunner
 from ivr.callback_requests.operations import Abandon, Operation, apply
 from ivr.callback_requests.store import find_by_reference
 from ivr.database import db
-from ivr.models import CallbackDraft, CallbackRequest
+from ivr.models import CallbackDraft, CallbackRequest, Operator
 from ivr.twilio.phone_simulator import Heard, Phone
+from tests.rows import add_request
 from tests.support import hotline_of, prompts, stored_calls
 
 Dial = Callable[..., Phone]
@@ -430,6 +431,50 @@ def test_callbacks_list_shows_requests_with_masked_numbers(
     [row] = [json.loads(line) for line in lines.output.splitlines()]
     assert row["number"] == "+3805••••••67"
     assert (row["status"], row["reason"], row["message_seconds"]) == ("open", "chosen", None)
+
+
+def test_callbacks_list_takes_the_queue_pages_statuses_and_each_stored_one(
+        app: Flask, runner: FlaskCliRunner) -> None:
+    added = runner.invoke(args=["operators", "add", "olena", "--name", "Olena K", "--phone",
+                                "+380501112233", "--languages", "uk"],
+                          input="correct horse battery staple\n")
+    assert added.exit_code == 0, added.output
+    now = datetime.now(UTC)
+    waiting, held, lapsed = (add_request(app, now, number=f"+38050111{n:04d}") for n in range(3))
+    reached = add_request(app, now, status="reached", number="+380501110010")
+    wrong = add_request(app, now, status="wrong_number", number="+380501110011")
+    with app.app_context():
+        olena = db.session.scalars(sa.select(Operator.id)).one()
+        for request_id, claimed_at in ((held, now), (lapsed, now - timedelta(hours=2))):
+            db.session.get_one(CallbackRequest, request_id).claimed_by = olena
+            db.session.get_one(CallbackRequest, request_id).claimed_at = claimed_at
+        db.session.commit()
+        reference = {request.id: request.reference
+                     for request in db.session.scalars(sa.select(CallbackRequest))}
+
+    def listed(status: str) -> set[int]:
+        result = ivr(runner, "callbacks", "list", "--status", status, "--json")
+        assert result.exit_code == 0, result.output
+        shown = {json.loads(line)["reference"] for line in result.output.splitlines()}
+        return {request_id for request_id, ref in reference.items() if ref in shown}
+
+    assert listed("open") == {waiting, held, lapsed}
+    assert listed("waiting") == {waiting, lapsed}  # a claim lapses after CLAIM_MINUTES
+    assert listed("claimed") == {held}
+    assert listed("done") == {reached, wrong}
+    assert listed("reached") == {reached}
+    assert listed("wrong_number") == {wrong}
+
+
+@pytest.mark.parametrize("status", ["no_answer", "opened", "OPEN", ""])
+def test_callbacks_list_refuses_a_status_no_request_has_and_names_those_that_exist(
+        runner: FlaskCliRunner, status: str) -> None:
+    result = ivr(runner, "callbacks", "list", "--status", status)
+
+    assert result.exit_code == 2
+    assert f"Invalid value for '--status': '{status}' is not one of 'open', 'waiting', " \
+           "'claimed', 'done', 'reached', 'wrong_number', 'do_not_call', 'closed'" in " ".join(
+               result.stderr.split())
 
 
 def test_spool_replay_command_says_what_it_did(

@@ -49,9 +49,19 @@ def rewrite_the_intro(prompts_dir: Path) -> None:
     (prompts_dir / "en" / "main_intro.wav").unlink()
 
 
-def ivr(prompts_dir: Path, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(make_cli(), list(args), env={"PROMPTS_DIR": str(prompts_dir)})
+def ivr(prompts_dir: Path, *args: str, spool_dir: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(make_cli(), list(args), env={
+        "PROMPTS_DIR": str(prompts_dir), "SPOOL_DIR": str(spool_dir)})
     return result.exit_code, result.output
+
+
+def spool_dir_of(app: Flask) -> Path:
+    return hotline_of(app).settings.spool_dir
+
+
+def reloader_of(app: Flask) -> reloading.PromptsReloader:
+    settings = hotline_of(app).settings
+    return reloading.PromptsReloader(app, settings.prompts_dir, settings.spool_dir)
 
 
 def test_a_changed_prompt_reaches_the_next_caller_without_a_restart(
@@ -94,23 +104,58 @@ def test_the_files_are_looked_at_only_every_few_seconds(
 def test_reload_checks_the_files_and_tells_the_service(prompts_dir: Path,
                                                        make_app: Callable[..., Flask]) -> None:
     app = make_app(PROMPTS_DIR=str(prompts_dir))
-    reloader = reloading.PromptsReloader(app, prompts_dir)
+    reloader = reloader_of(app)
+    files_before = sorted(prompts_dir.rglob("*"))
 
-    code, output = ivr(prompts_dir, "prompts", "reload")
+    code, output = ivr(prompts_dir, "prompts", "reload", spool_dir=spool_dir_of(app))
 
     assert code == 0, output
     assert "running processes load them within 3 seconds" in output
-    assert (prompts_dir / reloading.RELOAD_MARKER).exists()
+    assert (spool_dir_of(app) / reloading.RELOAD_MARKER).exists()
+    assert sorted(prompts_dir.rglob("*")) == files_before  # nothing left among the sources
     assert reloader.reload_if_changed()  # the marker alone is a change
 
 
-def test_reload_refuses_a_broken_file_and_tells_nobody(prompts_dir: Path) -> None:
+def test_without_a_spool_dir_it_can_write_the_marker_goes_beside_the_prompts(
+        prompts_dir: Path, make_app: Callable[..., Flask], tmp_path: Path) -> None:
+    spool_dir = tmp_path / "a-file"
+    spool_dir.write_text("not a folder")
+    app = make_app(PROMPTS_DIR=str(prompts_dir), SPOOL_DIR=str(spool_dir))
+    reloader = reloader_of(app)
+
+    result = CliRunner().invoke(make_cli(), ["prompts", "reload"], env={
+        "PROMPTS_DIR": str(prompts_dir), "SPOOL_DIR": str(spool_dir)})
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (f"SPOOL_DIR={spool_dir} cannot be written: the marker is "
+                             f"{prompts_dir / reloading.FALLBACK_MARKER}\n")
+    assert reloader.reload_if_changed()
+
+
+def test_a_marker_that_cannot_be_written_anywhere_is_reported_in_one_line(
+        prompts_dir: Path, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "a-file"
+    spool_dir.write_text("not a folder")
+    (prompts_dir / reloading.FALLBACK_MARKER).mkdir()  # a folder where the file would go
+
+    code, output = ivr(prompts_dir, "prompts", "reload", spool_dir=spool_dir)
+
+    assert code == 1
+    assert output.splitlines()[-1] == (
+        f"ivr: cannot write {spool_dir / reloading.RELOAD_MARKER} (Not a directory) nor "
+        f"{prompts_dir / reloading.FALLBACK_MARKER}; the service still picks up changed files "
+        "by their modification time")
+
+
+def test_reload_refuses_a_broken_file_and_tells_nobody(prompts_dir: Path,
+                                                       tmp_path: Path) -> None:
     texts = prompts_dir / "uk" / "texts.yaml"
     texts.write_text("this: [is not: yaml")
 
-    code, output = ivr(prompts_dir, "prompts", "reload")
+    code, output = ivr(prompts_dir, "prompts", "reload", spool_dir=tmp_path / "spool")
 
     assert code == 1
     assert output.startswith("ivr: ") and output.count("\n") == 1
     assert "the running service keeps the menu it has" in output
-    assert not (prompts_dir / reloading.RELOAD_MARKER).exists()
+    assert not (tmp_path / "spool" / reloading.RELOAD_MARKER).exists()
+    assert not (prompts_dir / reloading.FALLBACK_MARKER).exists()

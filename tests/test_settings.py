@@ -105,12 +105,26 @@ def test_a_secret_set_twice_is_refused(tmp_path: Path) -> None:
     ("PUBLIC_BASE_URL", "ivr.example.org", "not a base URL"),
     ("PROMPTS_DIR", "/nonexistent/prompts", "not a directory"),
     ("HOTLINE_NUMBER", "5005550006", "not an E.164 number"),
+    ("DATABASE_URL", "notaurl", "DATABASE_URL is not a database URL like postgresql://"),
+    ("DATABASE_URL", "postgresql://ivr@db:port/ivr", "DATABASE_URL is not a database URL"),
+    ("DATABASE_URL", "oracle9://ivr@db/ivr", "names a database SQLAlchemy does not know"),
+    ("DATABASE_URL", "mysql://ivr@db/ivr", "the mysql driver is not installed .*MySQLdb"),
 ])
 def test_a_bad_value_is_named_in_one_line(name: str, value: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as error:
         load_settings({name: value}, INSTANCE)
 
     assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql//ivr:s3cr3t-pw@db/ivr",
+                                 "mysql://ivr:s3cr3t-pw@db/ivr",
+                                 "nosuchdb://ivr:s3cr3t-pw@db/ivr"])
+def test_a_database_url_that_cannot_be_used_is_refused_without_its_password(url: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL") as error:
+        load_settings({"DATABASE_URL": url}, INSTANCE)
+
+    assert "s3cr3t-pw" not in str(error.value)
 
 
 def test_production_start_up_without_secrets_stops_with_one_clear_line() -> None:

@@ -274,11 +274,13 @@ def _attach_known_recording(connection: Connection, call_sid: str) -> None:
             "duration": recording.duration_seconds})
 
 
-def requests_by_urgency(connection: Connection, status: str | None) -> list[CallbackRequest]:
-    """Requests, most urgent first: priority, then who reached us first."""
+def requests_by_urgency(connection: Connection,
+                        where: sa.ColumnElement[bool] | None = None) -> list[CallbackRequest]:
+    """Requests (those `where` picks, or all), most urgent first: priority, then who reached
+    us first."""
     query = sa.select(CallbackRequest).order_by(CallbackRequest.priority,
                                                 CallbackRequest.created_at, CallbackRequest.id)
-    if status is not None:
-        query = query.where(CallbackRequest.status == status)
+    if where is not None:
+        query = query.where(where)
     with Session(bind=connection) as session:
         return list(session.scalars(query))

@@ -6,12 +6,15 @@ import json
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.callback_requests import store
 from ivr.callback_requests.spool import Rejected
-from ivr.cli.exits import fail
+from ivr.cli.exits import explain, fail
 from ivr.database import db
-from ivr.phones import mask
+from ivr.models import CallbackRequest
+from ivr.operators import work_queue
+from ivr.phones import PhoneVault, mask
 from ivr.services import current_hotline
 
 
@@ -21,33 +24,44 @@ def callback_requests() -> None:
 
 
 @callback_requests.command("list", help="Requests, most urgent first, with numbers masked.")
-@click.option("--status", default=None, help="Only requests in this status, such as open.")
+@click.option("--status", type=click.Choice(work_queue.LISTED_STATUSES), default=None,
+              help="Only these: open; waiting (open, no claim holds it); claimed (open, a "
+              "claim holds it); done (closed, whatever the outcome); or the outcome that "
+              "closed them.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_requests(status: str | None, as_json: bool) -> None:
-    vault = current_hotline().vault
-    requests = store.requests_by_urgency(db.session.connection(), status)
-    if not as_json:
-        click.echo(f"{'number':<8} {'status':<8} {'pri':>3} {'lang':<4} {'reason':<16} "
-                   f"{'phone':<16} {'tries':>5} {'message':<7} created (UTC)")
-    for request in requests:
-        row = {
-            "reference": request.reference, "status": request.status,
-            "priority": request.priority, "language": request.language,
-            "reason": request.reason, "number": mask(vault.decrypt(request.number)),
-            "number_confirmed": request.number_confirmed, "attempts": request.attempts,
-            "may_identify": request.may_identify, "safe_window": request.safe_window,
-            "caller_timezone": request.caller_timezone,
-            "message_seconds": request.recording_duration,
-            "created_at": request.created_at.isoformat(timespec="seconds"),
-        }
-        if as_json:
+    hotline = current_hotline()
+    where = (None if status is None else
+             work_queue.status_condition(status, hotline.clock.now(),
+                                         hotline.settings.claim_minutes))
+    requests = store.requests_by_urgency(db.session.connection(), where)
+    # Every number is decrypted before anything is printed: a key problem is one line.
+    rows = [_row(request, hotline.vault) for request in requests]
+    if as_json:
+        for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
-            continue
+        return
+    click.echo(f"{'number':<8} {'status':<8} {'pri':>3} {'lang':<4} {'reason':<16} "
+               f"{'phone':<16} {'tries':>5} {'message':<7} created (UTC)")
+    for request, row in zip(requests, rows, strict=True):
         message = f"{request.recording_duration}s" if request.recording_duration else "-"
         click.echo(f"{request.reference:<8} {request.status:<8} {request.priority:>3} "
                    f"{request.language:<4} {request.reason:<16} {row['number']:<16} "
                    f"{request.attempts:>5} {message:<7} "
                    f"{request.created_at:%Y-%m-%d %H:%M}")
+
+
+def _row(request: CallbackRequest, vault: PhoneVault) -> dict[str, object]:
+    return {
+        "reference": request.reference, "status": request.status,
+        "priority": request.priority, "language": request.language,
+        "reason": request.reason, "number": mask(vault.decrypt(request.number)),
+        "number_confirmed": request.number_confirmed, "attempts": request.attempts,
+        "may_identify": request.may_identify, "safe_window": request.safe_window,
+        "caller_timezone": request.caller_timezone,
+        "message_seconds": request.recording_duration,
+        "created_at": request.created_at.isoformat(timespec="seconds"),
+    }
 
 
 @click.group(cls=AppGroup,
@@ -69,7 +83,9 @@ def replay(rejected: bool) -> None:
         fail(f"the spool in {writer.spool.directory} cannot be read "
              f"({error.strerror or type(error).__name__})")
     except Exception as error:
-        fail(f"the database is still unavailable ({type(error).__name__}); "
+        why = (explain(error) if isinstance(error, SQLAlchemyError)
+               else type(error).__name__)
+        fail(f"the database is still unavailable: {why}; "
              f"{waiting} operation(s) wait in {writer.spool.directory}")
     click.echo(f"{replayed} operation(s) replayed into the database; "
                f"{writer.spool.waiting()} waiting")

@@ -111,12 +111,13 @@ def list_operators() -> None:
     if not rows:
         click.echo("no operators yet: ivr operators add LOGIN ...")
         return
+    # Every number is decrypted before anything is printed: a key problem is one line.
+    phones = [mask(vault.decrypt(operator.phone_number)) for operator in rows]
     click.echo(f"{'login':<16} {'name':<24} {'role':<10} {'languages':<10} {'phone':<16} duty")
-    for operator in rows:
+    for operator, phone in zip(rows, phones, strict=True):
         state = ("on" if operator.on_duty else "off") if operator.active else "disabled"
         click.echo(f"{operator.login:<16} {operator.name[:24]:<24} {operator.role:<10} "
-                   f"{operator.languages:<10} {mask(vault.decrypt(operator.phone_number)):<16} "
-                   f"{state}")
+                   f"{operator.languages:<10} {phone:<16} {state}")
 
 
 @click.command(help="Turn a language's surge switch on or off: while on, its callers go "

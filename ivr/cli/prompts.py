@@ -11,7 +11,11 @@ from ivr.cli.exits import fail
 from ivr.menu import prompts as prompt_files
 from ivr.menu import reloading, synthesis
 from ivr.menu.menu_file import Menu, load_menu
-from ivr.settings import StartupError, prompts_dir_from_environment
+from ivr.settings import (
+    StartupError,
+    prompts_dir_from_environment,
+    spool_dir_from_environment,
+)
 
 
 @click.group(help="Check and make the recorded prompts.")
@@ -41,11 +45,15 @@ def prompts_reload() -> None:
         fail(f"{error} (the running service keeps the menu it has)")
     for problem in prompt_files.check(menu, root):
         click.echo(str(problem))
+    runtime = spool_dir_from_environment()
+    marker, fallback = reloading.markers(root, runtime)
     try:
-        reloading.request_reload(root)
+        written = reloading.request_reload(root, runtime)
     except OSError as error:
-        fail(f"cannot write {root / reloading.RELOAD_MARKER} ({error.strerror}); the service "
-              "still picks up changed files by their modification time")
+        fail(f"cannot write {marker} ({error.strerror}) nor {fallback}; the service still "
+             "picks up changed files by their modification time")
+    if written != marker:
+        click.echo(f"SPOOL_DIR={runtime} cannot be written: the marker is {written}", err=True)
     click.echo(f"the menu and prompts in {root} are good; running processes load them within "
                f"{reloading.CHECK_EVERY:g} seconds")
 

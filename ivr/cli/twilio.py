@@ -19,6 +19,7 @@ from ivr.twilio.trial_call import (
     FICTIONAL_CALLER,
     WITHHELD,
     TrialCallError,
+    check_base_url,
     language_key,
     parse_keys,
     play,
@@ -80,8 +81,8 @@ def call() -> None:
 def call_simulate(keys: str, url: str | None, lang: str | None, caller: str,
                   withheld: bool) -> None:
     hotline = current_hotline()
-    base = url or f"http://localhost:{os.environ.get('PORT', '8000')}"
     try:
+        base = check_base_url(url or f"http://localhost:{os.environ.get('PORT', '8000')}")
         script = parse_keys(keys)
         if lang is not None:
             script.insert(0, language_key(hotline.menu, lang))

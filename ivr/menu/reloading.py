@@ -6,6 +6,12 @@ changed, it loads and checks the new files; only if they are good does it swap t
 new `Hotline` (a request keeps the one it started with). A broken file is logged once and the
 old menu keeps answering calls. `ivr prompts reload` checks the files first and touches
 `RELOAD_MARKER` so that a change the modification times would miss is picked up as well.
+
+The marker is runtime state, so it is kept out of the sources: in SPOOL_DIR, the folder each
+instance is sure to be able to write (production does not start without it), which the
+service and the command both read from the same settings. Only where SPOOL_DIR cannot be
+written does the command leave `FALLBACK_MARKER` in the prompts folder instead, where the
+service looks as well.
 """
 
 from __future__ import annotations
@@ -29,14 +35,22 @@ from ivr.settings import StartupError
 log = logging.getLogger(__name__)
 CHECK_EVERY = 3.0  # seconds
 MENU_FILE = "menu.yaml"
-RELOAD_MARKER = ".reload"
+RELOAD_MARKER = "prompts.reload"  # in SPOOL_DIR
+FALLBACK_MARKER = ".reload"  # in the prompts folder, when SPOOL_DIR cannot be written
 
 Fingerprint = tuple[tuple[str, int, int], ...]
 
 
-def fingerprint(root: Path, languages: tuple[str, ...]) -> Fingerprint:
-    """Name, modification time and size of every file the menu and prompts are made of."""
-    seen = [_stat(root / MENU_FILE), _stat(root / RELOAD_MARKER)]
+def markers(root: Path, runtime: Path) -> tuple[Path, Path]:
+    """Where `ivr prompts reload` leaves its marker for the service that serves the prompts
+    in `root` and keeps its runtime state in `runtime` (SPOOL_DIR), and where else if not."""
+    return runtime / RELOAD_MARKER, root / FALLBACK_MARKER
+
+
+def fingerprint(root: Path, languages: tuple[str, ...], runtime: Path) -> Fingerprint:
+    """Name, modification time and size of every file the menu and prompts are made of, and
+    of the reload markers."""
+    seen = [_stat(root / MENU_FILE), *(_stat(marker) for marker in markers(root, runtime))]
     for lang in languages:
         try:
             with os.scandir(root / lang) as entries:
@@ -60,18 +74,41 @@ def load(root: Path) -> tuple[Menu, Catalog]:
     return menu, load_catalog(menu, root)
 
 
-def request_reload(root: Path) -> None:
-    """Tell every running process to load the files again (`ivr prompts reload`)."""
-    (root / RELOAD_MARKER).write_text(datetime.now(UTC).isoformat() + "\n", encoding="utf-8")
+def request_reload(root: Path, runtime: Path) -> Path:
+    """Tell every running process to load the files again (`ivr prompts reload`); returns
+    the marker written. OSError if neither place can be written."""
+    stamp = datetime.now(UTC).isoformat() + "\n"
+    marker, fallback = markers(root, runtime)
+    try:
+        if not runtime.exists():  # a new instance's, before anything was spooled
+            runtime.mkdir(mode=0o700, parents=True)
+        marker.write_text(stamp, encoding="utf-8")
+    except OSError:
+        if not _written(fallback, stamp):
+            raise
+        return fallback
+    return marker
+
+
+def _written(path: Path, text: str) -> bool:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError:
+        return False
+    return True
 
 
 class PromptsReloader:
-    def __init__(self, app: Flask, root: Path) -> None:
+    def __init__(self, app: Flask, root: Path, runtime: Path) -> None:
         self.app = app
         self.root = root
+        self.runtime = runtime
         self._lock = threading.Lock()
         self._next_check = time.monotonic() + CHECK_EVERY
-        self._seen = fingerprint(root, tuple(self._hotline().menu.languages))
+        self._seen = self._fingerprint(tuple(self._hotline().menu.languages))
+
+    def _fingerprint(self, languages: tuple[str, ...]) -> Fingerprint:
+        return fingerprint(self.root, languages, self.runtime)
 
     def _hotline(self) -> Hotline:
         hotline: Hotline = self.app.extensions["ivr"]
@@ -91,7 +128,7 @@ class PromptsReloader:
 
     def reload_if_changed(self) -> bool:
         hotline = self._hotline()
-        seen = fingerprint(self.root, tuple(hotline.menu.languages))
+        seen = self._fingerprint(tuple(hotline.menu.languages))
         if seen == self._seen:
             return False
         # Whether or not the files are good, this state is dealt with: a broken file is
@@ -107,6 +144,6 @@ class PromptsReloader:
             return False
         self.app.extensions["ivr"] = dataclasses.replace(
             hotline, menu=menu, catalog=catalog, renderer=Renderer(menu, catalog))
-        self._seen = fingerprint(self.root, tuple(menu.languages))
+        self._seen = self._fingerprint(tuple(menu.languages))
         log.info("prompts reloaded", extra={"languages": list(menu.languages)})
         return True

@@ -22,6 +22,8 @@ from ivr.twilio.rest_api import TwilioApi
 
 # What an operator can record; all but no_answer take the request out of the queue.
 OUTCOMES = ("reached", "no_answer", "wrong_number", "do_not_call", "closed")
+# A closed request's status is the outcome that closed it.
+CLOSING_OUTCOMES = tuple(outcome for outcome in OUTCOMES if outcome != "no_answer")
 NOTES_LIMIT = 4000
 
 
@@ -123,7 +125,7 @@ def record_outcome(session: Session, staff: Staff, request_id: int, outcome: str
     request.outcome = outcome
     request.claimed_by = request.claimed_at = None
     request.updated_at = now
-    if outcome != "no_answer":
+    if outcome in CLOSING_OUTCOMES:
         request.status = outcome
         request.closed_at = now
     audit.record(session, now, "outcome", login=staff.login, operator_id=staff.id,

@@ -12,9 +12,12 @@ from sqlalchemy.orm import Session
 
 from ivr.callback_requests.store import REASONS
 from ivr.models import CallbackRequest, Operator
-from ivr.operators.claims import lapse_before
+from ivr.operators.claims import CLOSING_OUTCOMES, lapse_before
 
+# The page's statuses: open, and its views of open (waiting, claimed) and of closed (done).
 STATUSES = ("open", "waiting", "claimed", "done")
+# What `ivr callbacks list --status` takes: the page's, and each status a request is stored with.
+LISTED_STATUSES = (*STATUSES, *CLOSING_OUTCOMES)
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
 
@@ -108,14 +111,21 @@ def _conditions(languages: tuple[str, ...], filters: Filters, now: datetime,
     conditions: list[sa.ColumnElement[bool]] = [CallbackRequest.language.in_(chosen)]
     if filters.reason:
         conditions.append(CallbackRequest.reason == filters.reason)
-    lapsed = lapse_before(now, claim_minutes)
-    unclaimed = sa.or_(CallbackRequest.claimed_by.is_(None), CallbackRequest.claimed_at <= lapsed)
-    if filters.status == "done":
-        conditions.append(CallbackRequest.status != "open")
-        return conditions
-    conditions.append(CallbackRequest.status == "open")
-    if filters.status == "waiting":
-        conditions.append(unclaimed)
-    elif filters.status == "claimed":
-        conditions.append(sa.not_(unclaimed))
+    conditions.append(status_condition(filters.status, now, claim_minutes))
     return conditions
+
+
+def status_condition(status: str, now: datetime, claim_minutes: int) -> sa.ColumnElement[bool]:
+    """The requests a status names: waiting (open, and nobody's claim holds it), claimed
+    (open, and someone's claim has not lapsed), done (closed, whatever the outcome), or a
+    status as stored (open, or the outcome that closed the request)."""
+    is_open = CallbackRequest.status == "open"
+    unclaimed = sa.or_(CallbackRequest.claimed_by.is_(None),
+                       CallbackRequest.claimed_at <= lapse_before(now, claim_minutes))
+    if status == "done":
+        return CallbackRequest.status != "open"
+    if status == "waiting":
+        return sa.and_(is_open, unclaimed)
+    if status == "claimed":
+        return sa.and_(is_open, sa.not_(unclaimed))
+    return CallbackRequest.status == status

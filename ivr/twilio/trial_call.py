@@ -87,6 +87,33 @@ def http_send(hops: list[Hop], public_url: str, target_url: str) -> Send:
     return send
 
 
+def check_base_url(url: str) -> str:
+    """The app's base URL (`--url`), or TrialCallError saying what is wrong with it."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 (it raises ValueError for a port that is not a number)
+    except ValueError:
+        problem: str | None = "its port is not a number from 0 to 65535"
+    else:
+        problem = _base_url_problem(parts.scheme, parts.hostname, parts.query + parts.fragment)
+    if problem is not None:
+        raise TrialCallError(f"--url {url!r}: {problem}; give the app's base URL, "
+                             "like http://localhost:8000")
+    return url
+
+
+def _base_url_problem(scheme: str, host: str | None, rest: str) -> str | None:
+    if not scheme:
+        return "not a URL"
+    if scheme not in ("http", "https"):
+        return f"{scheme}:// is not http:// or https://"
+    if not host:
+        return "no host"
+    if rest:
+        return "a base URL has no query or fragment"
+    return None
+
+
 def parse_keys(raw: str) -> list[str]:
     """`1,2,1` → ["1", "2", "1"]; a step may be several keys (a number and #)."""
     keys = [key.strip() for key in raw.split(",")] if raw.strip() else []
