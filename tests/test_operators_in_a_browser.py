@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -147,12 +148,12 @@ def test_two_operators_claim_the_same_request_and_exactly_one_wins(
     olena, ivan = open_as(browser, served, "olena"), open_as(browser, served, "ivan")
     claim = f"#request-{request.id} form"
 
-    # Both forms go at once, neither waiting for the other.
-    for page in (olena, ivan):
-        page.evaluate(f"document.querySelector('{claim}').submit()")
-    for page in (olena, ivan):
-        page.wait_for_load_state("load")
-        page.wait_for_function("document.readyState === 'complete'")
+    # Both forms go at once, neither waiting for the other; then each page's answer arrives.
+    with ExitStack() as answers:
+        for page in (olena, ivan):
+            answers.enter_context(page.expect_navigation(wait_until="load"))
+        for page in (olena, ivan):
+            page.evaluate(f"document.querySelector('{claim}').submit()")
 
     outcomes = sorted(page.url.rsplit("/", 1)[-1] for page in (olena, ivan))
     assert outcomes == ["", str(request.id)]  # one on the request, one back at the queue
