@@ -1,8 +1,10 @@
 """Logs as JSON lines on standard error, with phone numbers masked even where we slipped.
 
 Code logs numbers masked (`phones.mask`) on purpose. The formatter also masks anything in
-a message, a field or a traceback that looks like a phone number, because one unmasked
-number in a log is a leak of someone who may be hiding.
+a message, a field or a traceback that looks like a phone number, however it is spelt (glued
+to letters, grouped any way, %-encoded in a URL, escaped in JSON), because one unmasked
+number in a log is a leak of someone who may be hiding. Twilio's alerts are masked the same
+way before they are stored.
 """
 
 from __future__ import annotations
@@ -16,20 +18,23 @@ from typing import Any
 from pythonjsonlogger.json import JsonFormatter
 
 # What may stand between a number's digit groups: up to three spaces, dashes (Unicode ones
-# too), dots, slashes, brackets or underscores, or a lone + (a space in a form-encoded query).
+# too), dots, slashes, brackets, underscores or pluses (a space in a form-encoded query), but
+# not a + between a space and a digit: that starts another number (`error 11200 +7916…`).
 _GAP_CHAR = r"[\s./()_\-\u2010-\u2015\u2212]"
-_GAP = rf"(?:{_GAP_CHAR}{{1,3}}|\+)"
+_GAP = rf"(?:{_GAP_CHAR}|\+(?!\d)|(?<!\s)\+){{1,3}}"
+_NEAR = r"[\s./()_+\-\u2010-\u2015\u2212]"
 # A phone number: digit groups joined by gaps, glued to letters or not (`caller_79161234567`,
 # `+79161234567abc`). One with MIN_DIGITS digits or more is masked.
 PHONE_LIKE = re.compile(rf"(?=[+\d])\+?\d+(?:{_GAP}\d+)*")
 MIN_DIGITS = 7
 _DIGIT = re.compile(r"\d")
-_SEVEN_DIGITS = re.compile(r"(?:\D*\d){7}")
+_ENOUGH_DIGITS = re.compile(rf"(?:\D*\d){{{MIN_DIGITS}}}")
 
-# Digit groups that must stay readable. A date, a time, an address or a duration counts only
-# standing alone: one joined by a gap to more digits may be the end of a phone number.
-_ALONE_BEFORE = (rf"(?<![\d+])(?<!\d\+)(?<!\d{_GAP_CHAR})(?<!\d{_GAP_CHAR}{{2}})"
-                 rf"(?<!\d{_GAP_CHAR}{{3}})")
+# Digit groups that must stay readable. A date, a time or an address counts only standing
+# alone: one joined by a gap to more digits may be the end of a phone number. A decimal has no
+# exception (9161.234567s may be a number with a letter glued on): one of 7 digits or more is
+# masked like a number.
+_ALONE_BEFORE = rf"(?<![\d+])(?<!\d{_NEAR})(?<!\d{_NEAR}{{2}})(?<!\d{_NEAR}{{3}})"
 _ALONE_AFTER = rf"(?!{_GAP}?\d)"
 _HEX = "[0-9a-fA-F]"
 _IDENTIFIER = (  # a Twilio SID (CA…, RE…, AC…), a UUID, or a digest in hex with a letter in it
@@ -41,25 +46,30 @@ _DATE = (r"(?:19|20)\d\d(?:-[01]\d-[0-3]\d|/[01]\d/[0-3]\d|\.[01]\d\.[0-3]\d)"
          rf"(?:[T\s+]{_TIME}{_ZONE})?")
 _DAY_FIRST = rf"[0-3]?\d(?:\.[01]?\d\.|/[0-3]?\d/|-[01]?\d-)(?:19|20)\d\d(?:\s{_TIME})?"
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# An IPv4 address with a port or in a URL: a bare 50.123.45.67 is how a Ukrainian mobile
+# number without its 0 is written.
 _IP = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
-_DURATION = (r"(?:0\.\d{1,9}|[1-9]\d{0,5}\.\d{1,9}\s?(?i:ms|s|sec|secs|seconds|min|us|µs|ns)"
-             r"(?![^\W\d_]))")
+_ADDRESS = rf"(?:(?:(?<=//)|(?<=@)){_IP}|{_IP}(?=:\d))"
 _READABLE = re.compile(  # (the lookaheads first, which fail fast, keep it quick)
     rf"(?=[\dA-Za-z])(?:{_IDENTIFIER}|(?=\d){_ALONE_BEFORE}"
-    rf"(?:{_DATE}|{_DAY_FIRST}|{_IP}|{_DURATION}|{_TIME}{_ZONE}){_ALONE_AFTER})")
+    rf"(?:{_DATE}|{_DAY_FIRST}|{_ADDRESS}|{_TIME}{_ZONE}){_ALONE_AFTER})")
 
-# Escapes a number may hide behind, decoded in a copy before looking: %2B7916… in a URL,
-# %252B… in a URL inside a URL, \u002B7916… in JSON. Only what a number is written with
-# is decoded (digits, +, gaps, and the % and \ of an escape escaped again), so the copy never
-# loses a digit the text shows, as 7916%41234567 would if %41 were read as A.
-_ESCAPE = re.compile(r"%([0-9A-Fa-f]{2})|\\u([0-9A-Fa-f]{4})|\\(/)")
+# Escapes a number may hide behind, decoded in a copy before looking: %2B7916… in a URL (and
+# %C2%A0, a gap in UTF-8), %252B… in a URL inside a URL, \u002B7916… in JSON (\\u002B in JSON
+# inside JSON). Only what a number is written with is decoded (digits, +, gaps, and the % and \
+# of an escape escaped again), so the copy never loses a digit the text shows, as 7916%41234567
+# would if %41 were read as A.
+_CONTINUED = "%[89ABab][0-9A-Fa-f]"
+_ESCAPE = re.compile(
+    rf"(%[0-7][0-9A-Fa-f]|%[CDcd][0-9A-Fa-f]{_CONTINUED}|%[Ee][0-9A-Fa-f](?:{_CONTINUED}){{2}}"
+    rf"|%[Ff][0-7](?:{_CONTINUED}){{3}}|%[89A-Fa-f][0-9A-Fa-f])|\\u([0-9A-Fa-f]{{4}})|\\([\\/])")
 _ESCAPED = re.compile(rf"[\d+%\\:]|{_GAP_CHAR}")
 _ESCAPE_DEPTH = 3
 
 
 def redact(text: str) -> str:
     """The text with anything that may be a phone number masked: `+•••••••••67`."""
-    if not _SEVEN_DIGITS.match(text):
+    if not _ENOUGH_DIGITS.match(text):
         return text
     decoded, origins = _decoded(text)
     return _mask_numbers(text, decoded, origins)
@@ -86,7 +96,7 @@ def _long_enough(match: re.Match[str]) -> bool:
 
 
 def _not_readable(text: str) -> Iterator[tuple[int, int]]:
-    """The stretches of text between the SIDs, dates, times, addresses and durations."""
+    """The stretches of text between the SIDs, dates, times and addresses in it."""
     start = 0
     for readable in _READABLE.finditer(text):
         yield start, readable.start()
@@ -118,8 +128,7 @@ def _decoded_once(text: str) -> tuple[str, list[int]] | None:
     places: list[int] = []
     done = 0
     for escape in _ESCAPE.finditer(text):
-        code = escape[1] or escape[2]
-        character = chr(int(code, 16)) if code else escape[3]
+        character = _unescaped(escape)
         if not _ESCAPED.fullmatch(character):
             continue
         pieces += text[done:escape.start()], character
@@ -130,6 +139,14 @@ def _decoded_once(text: str) -> tuple[str, list[int]] | None:
     pieces.append(text[done:])
     places += range(done, len(text) + 1)
     return "".join(pieces), places
+
+
+def _unescaped(escape: re.Match[str]) -> str:
+    percent, json_code, slash = escape.groups()
+    if percent:
+        encoded = bytes.fromhex(percent.replace("%", ""))
+        return encoded.decode("utf-8", "replace") if len(encoded) > 1 else chr(encoded[0])
+    return chr(int(json_code, 16)) if json_code else slash
 
 
 class RedactingJsonFormatter(JsonFormatter):
