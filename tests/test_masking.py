@@ -97,12 +97,17 @@ CONTAINERS: list[Callable[[str], str]] = [
     lambda spelt: json.dumps({"url": f"{BASE_URL}/voice/incoming?" + urlencode({"From": spelt})}),
 ]
 GAP_CHARACTERS = re.compile(r"[\s./()_+\-\u2010-\u2015\u2212]")
+JSON_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|\\)")
 
 
 def grouped(digits: str, sizes: list[int]) -> list[str]:
-    starts = itertools.accumulate(itertools.cycle(sizes), initial=0)
-    bounds = itertools.takewhile(lambda start: start < len(digits), starts)
-    return [digits[start:start + size] for start, size in zip(bounds, itertools.cycle(sizes))]
+    """The digits cut in groups of the sizes given, over and over."""
+    groups: list[str] = []
+    for size in itertools.cycle(sizes):
+        if sum(map(len, groups)) >= len(digits):
+            break
+        groups.append(digits[sum(map(len, groups)):][:size])
+    return groups
 
 
 @st.composite
@@ -118,11 +123,12 @@ def spellings(draw: st.DrawFn) -> tuple[str, str]:
 
 
 def traces(e164: str, text: str) -> list[str]:
-    """The runs of 7 of the number's digits left in the text, decoded and ungrouped."""
+    """The runs of 7 of the number's digits left in the text, as written, decoded (URL, JSON,
+    three times over) and ungrouped."""
     forms = [text]
     for _ in range(3):
-        forms.append(re.sub(r"\\u([0-9a-fA-F]{4})", lambda hex4: chr(int(hex4[1], 16)),
-                            unquote(forms[-1])))
+        forms.append(JSON_ESCAPE.sub(lambda escape: chr(int(escape[1], 16)) if escape[1] else "\\",
+                                     unquote(forms[-1])))
     flat = [GAP_CHARACTERS.sub("", form) for form in forms]
     digits = e164.lstrip("+")
     return [digits[at:at + 7] for at in range(len(digits) - 6)
