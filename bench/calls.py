@@ -148,12 +148,17 @@ def answer_to(heard: list[Heard], rng: random.Random) -> str:
 
 
 def reference_heard(heard: list[Heard]) -> str | None:
-    """The digits read out between "your request is saved" and the goodbye."""
+    """The digits read out after "your request is saved"."""
     ids = [item.prompt or "" for item in heard]
-    if "callback_saved" not in ids or "callback_saved_end" not in ids:
+    if "callback_saved" not in ids:
         return None
-    start, end = ids.index("callback_saved") + 1, ids.index("callback_saved_end")
-    return "".join(prompt.removeprefix("digit_") for prompt in ids[start:end])
+    start = ids.index("callback_saved") + 1
+    digits = []
+    for prompt in ids[start:]:
+        if not prompt.startswith("digit_"):
+            break
+        digits.append(prompt.removeprefix("digit_"))
+    return "".join(digits) or None
 
 
 def distinct_callers(count: int) -> list[str]:

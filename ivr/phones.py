@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -20,15 +21,31 @@ MASK = "•"
 # Where a number's zones agree, the name a person would expect to see.
 USUAL_ZONES = frozenset({"Europe/London", "Europe/Moscow", "Europe/Kyiv", "Europe/Minsk"})
 WITHHELD = "withheld"
+# How Twilio passes a hidden caller ID: as a word, or as the word spelt on a keypad. Named so
+# that no update of phonenumbers' metadata can turn one into a number we would ring back.
+HIDDEN_CALLER_IDS = frozenset({
+    "anonymous", "restricted", "unknown", "blocked", "unavailable", "private",
+    "+266696687",  # ANONYMOUS
+    "+7378742833",  # RESTRICTED
+    "+2562533",  # BLOCKED
+    "+8656696",  # UNKNOWN
+    "+86282452253",  # UNAVAILABLE
+})
+
+
+def hidden(raw: str | None) -> bool:
+    """Whether a caller ID is one of the ways a hidden number is passed."""
+    return raw is None or raw.strip().lower() in HIDDEN_CALLER_IDS
 
 
 def normalise(raw: str | None) -> str | None:
     """The E.164 form of a caller ID, or None when it is withheld or not a real number.
 
     Twilio sends `anonymous`, `unknown`, client and SIP identities or keypad spellings when
-    the caller hides their number; anything phonenumbers does not call valid counts as hidden.
+    the caller hides their number: those are named (HIDDEN_CALLER_IDS), and anything else
+    phonenumbers does not call valid counts as hidden too.
     """
-    if not raw or len(raw) > 32 or not raw.startswith("+"):
+    if not raw or len(raw) > 32 or not raw.startswith("+") or hidden(raw):
         return None
     try:
         number = phonenumbers.parse(raw, None)
@@ -57,6 +74,13 @@ def parse_entered(digits: str, regions: tuple[str, ...]) -> str | None:
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
+
+
+def regions_of(calling_codes: Iterable[str]) -> tuple[str, ...]:
+    """The regions whose national numbers callers from these calling codes may type ("7":
+    Russia and Kazakhstan)."""
+    return tuple(region for code in calling_codes if code.isascii() and code.isdigit()
+                 for region in phonenumbers.region_codes_for_country_code(int(code)))
 
 
 def region_of(e164: str | None) -> str | None:
@@ -89,7 +113,7 @@ def calling_code(raw: str | None) -> str | None:
     Only used to guess a language, so it reads the prefix (calling codes are prefix-free)
     rather than validating the whole number: this runs on every menu step.
     """
-    if not raw or not raw.startswith("+"):
+    if not raw or not raw.startswith("+") or hidden(raw):
         return None
     for length in (1, 2, 3):
         prefix = raw[1:1 + length]

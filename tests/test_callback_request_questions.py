@@ -10,7 +10,7 @@ from cryptography.fernet import Fernet
 
 from ivr import paths
 from ivr.callback_requests import questions
-from ivr.callback_requests.questions import Capture, Decision, Finish, Next
+from ivr.callback_requests.questions import Amend, Capture, Decision, Next, NoNumber, Store
 from ivr.menu.menu_file import Menu, load_menu
 from ivr.menu.plans import Ask, Hangup, Plan, Record, Redirect, Say, SayDigits, Target, target
 from ivr.phones import PhoneVault
@@ -44,6 +44,15 @@ def at(step: str, attempt: int = 1, number: str | None = CALLER, source: str = "
 def going_on(decision: Decision) -> Next:
     assert isinstance(decision, Next), decision
     return decision
+
+
+def amended(decision: Decision) -> Amend:
+    assert isinstance(decision, Amend), decision
+    return decision
+
+
+def plan_of(decision: Decision) -> Plan | None:
+    return decision.plan if isinstance(decision, Next | Amend) else None
 
 
 def question(plan: Plan) -> Ask:
@@ -93,13 +102,23 @@ def test_a_caller_whose_number_we_see_is_asked_to_confirm_its_last_two_digits(
     assert place(question(decision.plan), vault, menu) == at("confirm")
 
 
-def test_pressing_1_confirms_the_number_and_asks_whether_we_may_say_who_we_are(
-        menu: Menu, vault: PhoneVault) -> None:
-    decision = going_on(questions.answer(at("confirm"), "1", UKRAINE, vault))
+def test_pressing_1_confirms_the_number_and_stores_the_request_at_once(
+        vault: PhoneVault) -> None:
+    decision = questions.answer(at("confirm"), "1", UKRAINE, vault)
 
-    assert decision.keep == at("confirm", confirmed=True)
-    assert prompt_ids(decision.plan) == ["callback_identify"]
-    assert place(question(decision.plan), vault, menu) == at("identify", confirmed=True)
+    # Stored now; whether we may say who we are is the first optional question after.
+    assert decision == Store(at("identify", confirmed=True))
+
+
+def test_once_saved_the_caller_hears_the_reference_may_hang_up_or_answer_more(
+        menu: Menu, vault: PhoneVault) -> None:
+    plan = questions.saved(at("identify", confirmed=True), "424242", vault)
+
+    assert plan.steps[:3] == (Say("uk", "callback_saved"), SayDigits("uk", "424242"),
+                              Say("uk", "callback_saved_more"))
+    assert prompt_ids(plan)[-1] == "callback_identify"
+    assert place(question(plan), vault, menu) == at("identify", confirmed=True)
+    assert plan.private is True
 
 
 def test_pressing_2_forgets_the_number_we_saw_and_asks_for_another(
@@ -113,20 +132,18 @@ def test_pressing_2_forgets_the_number_we_saw_and_asks_for_another(
     assert place(question(decision.plan), vault, menu) == at("enter", number=None)
 
 
-def test_a_caller_who_says_nothing_twice_is_asked_to_confirm_again_without_blame(
-        menu: Menu, vault: PhoneVault) -> None:
-    decision = going_on(questions.answer(at("confirm", attempt=2), None, UKRAINE, vault))
-
-    assert "invalid_option" not in prompt_ids(decision.plan)
-    assert place(question(decision.plan), vault, menu) == at("confirm", attempt=3)
-
-
-def test_a_caller_who_says_nothing_three_times_is_kept_with_the_number_they_called_from(
+def test_a_caller_who_says_nothing_is_kept_at_once_with_the_number_they_called_from(
         vault: PhoneVault) -> None:
-    decision = questions.answer(at("confirm", attempt=3), None, UKRAINE, vault)
+    decision = questions.answer(at("confirm"), None, UKRAINE, vault)
 
-    assert decision == Finish(at("confirm", attempt=3))
-    assert isinstance(decision, Finish) and decision.capture.confirmed is False
+    # They may not be able to press or speak: one silence is enough, never confirmed.
+    assert decision == Store(at("identify", confirmed=False))
+
+
+def test_a_caller_who_presses_wrong_keys_three_times_is_kept_too(vault: PhoneVault) -> None:
+    decision = questions.answer(at("confirm", attempt=3), "7", UKRAINE, vault)
+
+    assert decision == Store(at("identify", confirmed=False))
 
 
 def test_a_wrong_key_is_called_out_before_the_same_question_again(
@@ -182,24 +199,25 @@ def test_silence_when_asked_to_type_a_number_asks_again_without_blame(vault: Pho
     assert prompt_ids(decision.plan) == ["callback_enter"]
 
 
-def test_a_caller_who_cannot_type_a_number_in_three_tries_hears_goodbye(
+def test_a_caller_who_cannot_type_a_number_in_three_tries_is_not_left_at_a_dead_end(
         vault: PhoneVault) -> None:
-    decision = going_on(questions.answer(at("enter", attempt=3, number=None), "12345",
-                                         UKRAINE, vault))
+    decision = questions.answer(at("enter", attempt=3, number=None), "12345", UKRAINE, vault)
 
-    assert decision.plan.steps == (Say("uk", "callback_number_failed"), Hangup())
-    assert decision.plan.outcome == "callback:no-number"
-    assert decision.keep is None
+    assert decision == NoNumber("uk")
+    to_operator = questions.no_number("uk", operator_free=True)
+    assert to_operator.steps == (Say("uk", "callback_number_failed_operator"),
+                                 Redirect(target(paths.OPERATOR, lang="uk")))
+    goodbye = questions.no_number("uk", operator_free=False)
+    assert goodbye.steps == (Say("uk", "callback_number_failed"), Hangup())
+    assert goodbye.outcome == "callback:no-number"
 
 
 def test_pressing_1_after_hearing_the_typed_number_confirms_it(
         menu: Menu, vault: PhoneVault) -> None:
     check = at("check", source="entered")
-    decision = going_on(questions.answer(check, "1", UKRAINE, vault))
+    decision = questions.answer(check, "1", UKRAINE, vault)
 
-    assert decision.keep == replace(check, confirmed=True)
-    assert place(question(decision.plan), vault, menu) == replace(
-        check, step="identify", confirmed=True)
+    assert decision == Store(replace(check, step="identify", confirmed=True))
 
 
 def test_pressing_2_after_hearing_the_typed_number_lets_the_caller_type_it_again(
@@ -214,12 +232,10 @@ def test_pressing_2_after_hearing_the_typed_number_lets_the_caller_type_it_again
 def test_a_typed_number_read_back_three_times_without_answer_is_taken_as_right(
         menu: Menu, vault: PhoneVault) -> None:
     first = going_on(questions.answer(at("check", source="entered"), None, UKRAINE, vault))
-    last = going_on(questions.answer(at("check", attempt=3, source="entered"), None,
-                                     UKRAINE, vault))
+    last = questions.answer(at("check", attempt=3, source="entered"), None, UKRAINE, vault)
 
     assert place(question(first.plan), vault, menu).step == "check"
-    assert last.keep is not None and last.keep.confirmed is True
-    assert prompt_ids(last.plan) == ["callback_identify"]
+    assert last == Store(at("identify", source="entered", confirmed=True))
 
 
 # Whether we may say who we are
@@ -227,9 +243,9 @@ def test_a_typed_number_read_back_three_times_without_answer_is_taken_as_right(
 
 def test_silence_at_identify_means_no_because_someone_else_may_hold_the_phone(
         menu: Menu, vault: PhoneVault) -> None:
-    decision = going_on(questions.answer(at("identify", confirmed=True), None, UKRAINE, vault))
+    decision = amended(questions.answer(at("identify", confirmed=True), None, UKRAINE, vault))
 
-    assert decision.keep is not None and decision.keep.identify is False
+    assert decision.capture.identify is False
     assert prompt_ids(decision.plan) == ["callback_window"]
     assert place(question(decision.plan), vault, menu) == at(
         "window", confirmed=True, identify=False)
@@ -238,19 +254,19 @@ def test_silence_at_identify_means_no_because_someone_else_may_hold_the_phone(
 @pytest.mark.parametrize(("key", "identify"), [("1", True), ("2", False)])
 def test_the_caller_says_whether_we_may_name_ourselves(
         vault: PhoneVault, key: str, identify: bool) -> None:
-    decision = going_on(questions.answer(at("identify"), key, UKRAINE, vault))
+    decision = amended(questions.answer(at("identify"), key, UKRAINE, vault))
 
-    assert decision.keep == at("identify", identify=identify)
+    assert decision.capture == at("identify", identify=identify)
 
 
 def test_a_wrong_key_at_identify_is_asked_once_more_then_taken_as_no(
         menu: Menu, vault: PhoneVault) -> None:
     first = going_on(questions.answer(at("identify"), "9", UKRAINE, vault))
-    second = going_on(questions.answer(at("identify", attempt=2), "9", UKRAINE, vault))
+    second = amended(questions.answer(at("identify", attempt=2), "9", UKRAINE, vault))
 
     assert prompt_ids(first.plan) == ["invalid_option", "callback_identify"]
     assert place(question(first.plan), vault, menu) == at("identify", attempt=2)
-    assert second.keep is not None and second.keep.identify is False
+    assert second.capture.identify is False
 
 
 # When it is safe to call
@@ -259,20 +275,20 @@ def test_a_wrong_key_at_identify_is_asked_once_more_then_taken_as_no(
 @pytest.mark.parametrize(("key", "window"), [("1", "any"), ("2", "day"), ("3", "evening")])
 def test_the_caller_chooses_when_it_is_safe_to_call(
         menu: Menu, vault: PhoneVault, key: str, window: str) -> None:
-    decision = going_on(questions.answer(at("window"), key, UKRAINE, vault))
+    decision = amended(questions.answer(at("window"), key, UKRAINE, vault))
 
-    assert decision.keep == at("window", window=window)
+    assert decision.capture == at("window", window=window)
     assert prompt_ids(decision.plan) == ["callback_record"]
 
 
 def test_a_caller_who_chooses_no_window_twice_moves_on_to_the_message(
         menu: Menu, vault: PhoneVault) -> None:
     first = going_on(questions.answer(at("window"), None, UKRAINE, vault))
-    second = going_on(questions.answer(at("window", attempt=2), None, UKRAINE, vault))
+    second = amended(questions.answer(at("window", attempt=2), None, UKRAINE, vault))
 
     assert prompt_ids(first.plan) == ["callback_window"]
     assert place(question(first.plan), vault, menu) == at("window", attempt=2)
-    assert second.keep is not None and second.keep.window is None
+    assert second.capture.window is None
     assert prompt_ids(second.plan) == ["callback_record"]
 
 
@@ -294,15 +310,10 @@ def test_the_message_is_recorded_to_the_message_webhook_even_if_nothing_is_said(
     assert record.recording_callback == target(paths.CALLBACK_REQUEST_RECORDING)
 
 
-def test_after_the_message_the_request_is_finished(vault: PhoneVault) -> None:
-    assert questions.answer(at("message"), None, UKRAINE, vault) == Finish(at("message"))
+def test_after_the_message_the_caller_is_thanked_and_the_call_ends(vault: PhoneVault) -> None:
+    decision = going_on(questions.answer(at("message"), None, UKRAINE, vault))
 
-
-def test_a_saved_request_tells_its_reference_digit_by_digit_and_ends() -> None:
-    plan = questions.saved("ru", "4071")
-
-    assert plan.steps == (Say("ru", "callback_saved"), SayDigits("ru", "4071"),
-                          Say("ru", "callback_saved_end"), Hangup())
+    assert decision.plan.steps == (Say("uk", "callback_saved_end"), Hangup())
 
 
 def test_a_request_that_could_not_be_kept_is_never_called_saved() -> None:
@@ -332,7 +343,8 @@ def every_decision(vault: PhoneVault) -> list[Decision]:
 
 
 def test_every_plan_that_carries_the_callers_place_is_never_cached(vault: PhoneVault) -> None:
-    plans = [decision.plan for decision in every_decision(vault) if isinstance(decision, Next)]
+    plans = [plan for decision in every_decision(vault)
+             if (plan := plan_of(decision)) is not None]
     carrying = [plan for plan in plans
                 if any(isinstance(step, Ask | Record) for step in plan.steps)]
 
@@ -343,9 +355,9 @@ def test_every_plan_that_carries_the_callers_place_is_never_cached(vault: PhoneV
 def test_the_callers_number_never_travels_in_plain_text_in_a_url(vault: PhoneVault) -> None:
     actions: list[Target] = []
     for decision in every_decision(vault):
-        if isinstance(decision, Next):
-            actions += [step.action for step in decision.plan.steps
-                        if isinstance(step, Ask | Record)]
+        plan = plan_of(decision)
+        if plan is not None:
+            actions += [step.action for step in plan.steps if isinstance(step, Ask | Record)]
     actions.append(questions.state_target(paths.CALLBACK_REQUEST_INPUT, at("check"), vault))
 
     assert any(action.param("n") for action in actions)

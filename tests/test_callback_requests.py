@@ -50,6 +50,11 @@ def to_callback_request(phone: Dial, caller: str = UKRAINIAN_CALLER, language_ke
     return call, call.press("2")
 
 
+def told(heard: list[Heard]) -> str:
+    """The request number the caller heard as saved."""
+    return digits_heard(heard, "callback_saved", "callback_saved_more")
+
+
 def answer_the_questions(call: Phone, identify: str = "2", window: str = "3") -> list[Heard]:
     call.press(identify)
     heard = call.press(window)
@@ -63,15 +68,16 @@ def test_caller_who_confirms_their_number_leaves_a_request(app: Flask, phone: Di
 
     assert prompts(heard) == [("uk", "callback_confirm"), ("uk", "digit_6"), ("uk", "digit_7"),
                               ("uk", "callback_confirm_keys")]
-    assert prompts(call.press("1")) == [("uk", "callback_identify")]
+    saved = call.press("1")  # stored at once: the rest is optional
+    assert saved[0].prompt == "callback_saved"
+    assert prompts(saved)[-2:] == [("uk", "callback_saved_more"), ("uk", "callback_identify")]
     assert prompts(call.press("2")) == [("uk", "callback_window")]
     assert prompts(call.press("3")) == [("uk", "callback_record")]
-    saved = call.record(seconds=12)
+    assert prompts(call.record(seconds=12)) == [("uk", "callback_saved_end")]
 
-    assert saved[0].prompt == "callback_saved" and saved[-1].prompt == "callback_saved_end"
     assert call.hung_up
     [request] = stored_requests(app)
-    assert digits_heard(saved, "callback_saved", "callback_saved_end") == request.reference
+    assert told(saved) == request.reference
     assert number_of(app, request) == UKRAINIAN_CALLER
     assert (request.number_source, request.number_confirmed) == ("caller_id", True)
     assert (request.language, request.reason, request.priority, request.status) == (
@@ -116,7 +122,7 @@ def test_caller_who_types_another_number(app: Flask, phone: Dial) -> None:
     assert prompts(call.press("2")) == [("uk", "callback_enter")]
     heard = call.press("380671112233#")
     assert digits_heard(heard, "callback_entered", "callback_entered_keys") == "380671112233"
-    assert prompts(call.press("1")) == [("uk", "callback_identify")]
+    assert prompts(call.press("1"))[-1] == ("uk", "callback_identify")
     answer_the_questions(call)
     call.wait()
 
@@ -189,29 +195,42 @@ def test_silence_means_we_may_not_say_who_we_are(app: Flask, phone: Dial) -> Non
 
 def test_caller_who_says_nothing_at_all_is_still_called_back(app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
-    call.wait()
-    call.wait()
 
-    heard = call.wait()
+    heard = call.wait()  # one silence: the caller may not be able to press or speak
 
     assert prompts(heard)[0] == ("uk", "callback_saved")
     [request] = stored_requests(app)
+    assert request.reference == told(heard)
     assert (request.number_confirmed, request.may_identify) == (False, False)
 
 
 def test_caller_who_hangs_up_once_the_number_is_known_leaves_an_abandoned_request(
         app: Flask, phone: Dial) -> None:
-    call, _ = to_callback_request(phone)
-    call.press("1")
-    call.press("1")
+    call, heard = to_callback_request(phone)
+    assert prompts(heard)[0] == ("uk", "callback_confirm")  # the number is known
 
     call.hang_up()
 
     [request] = stored_requests(app)
     assert (request.reason, request.priority) == ("abandoned", 1)
-    assert (request.number_confirmed, request.may_identify) == (True, True)
+    assert (request.number_confirmed, request.may_identify) == (False, False)
     with app.app_context():
         assert db.session.scalars(sa.select(CallbackDraft)).all() == []
+
+
+def test_caller_who_hangs_up_during_the_optional_questions_leaves_the_request_as_it_was(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)
+    saved = call.press("1")
+    call.press("1")  # yes, we may say who we are
+
+    call.hang_up()
+
+    [request] = stored_requests(app)
+    assert request.reference == told(saved)
+    assert (request.reason, request.priority, request.number_confirmed) == ("chosen", 3, True)
+    assert request.may_identify is True  # the answer given before hanging up is kept
+    assert request.safe_window is None
 
 
 def test_caller_who_hangs_up_after_refusing_their_number_leaves_nothing(
@@ -227,39 +246,36 @@ def test_caller_who_hangs_up_after_refusing_their_number_leaves_nothing(
 
 def test_a_twilio_retry_of_the_save_makes_no_second_request(app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
-    call.press("1")
-    answer_the_questions(call)
-    recorder = call._recorder
-    assert recorder is not None
-    first = call.record(seconds=4)
-    call._recorder = recorder  # Twilio did not get our answer in time and sends it again
+    gather = call._gather
+    assert gather is not None
+    first = call.press("1")
+    call._gather = gather  # Twilio did not get our answer in time and sends it again
 
-    again = call.record(seconds=4)
+    again = call.press("1")
 
     [request] = stored_requests(app)
     assert request.attempts == 1
     assert prompts(first) == prompts(again)
-    assert digits_heard(again, "callback_saved", "callback_saved_end") == request.reference
+    assert told(first) == told(again) == request.reference
 
 
 def test_a_second_request_from_the_same_number_renews_the_open_one(
         app: Flask, phone: Dial) -> None:
     first, _ = to_callback_request(phone)
-    first.press("1")
+    heard_first = first.press("1")
     answer_the_questions(first, identify="1", window="1")
-    heard_first = first.record(seconds=4)
+    first.record(seconds=4)
 
     second, _ = to_callback_request(phone)
-    second.press("1")
+    heard_second = second.press("1")
     answer_the_questions(second, identify="2", window="2")
-    heard_second = second.record(seconds=8)
+    second.record(seconds=8)
 
     [request] = stored_requests(app)
     assert request.attempts == 2
     assert (request.first_call_sid, request.last_call_sid) == (first.call_sid, second.call_sid)
     assert (request.may_identify, request.safe_window) == (False, "day")
-    assert digits_heard(heard_first, "callback_saved", "callback_saved_end") == \
-        digits_heard(heard_second, "callback_saved", "callback_saved_end") == request.reference
+    assert told(heard_first) == told(heard_second) == request.reference
 
 
 def break_table(app: Flask) -> None:
@@ -275,57 +291,52 @@ def mend_table(app: Flask) -> None:
 def test_a_database_that_fails_during_the_save_loses_nothing(
         app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
-    call.press("1")
-    answer_the_questions(call)
     break_table(app)
 
-    heard = call.record(seconds=6)
+    heard = call.press("1")
 
     assert heard[0].prompt == "callback_saved"  # the spool has it, on disk
+    answer_the_questions(call, identify="1", window="2")
+    call.record(seconds=6)
     writer = hotline_of(app).callback_requests
-    assert writer.spool.waiting() >= 1
-    told = digits_heard(heard, "callback_saved", "callback_saved_end")
+    assert writer.spool.waiting() >= 3  # the request, then each answer after it
     mend_table(app)
     writer.replay()
     writer.replay()  # replaying twice stores nothing twice
     [request] = stored_requests(app)
-    assert request.reference == told
+    assert request.reference == told(heard)
     assert number_of(app, request) == UKRAINIAN_CALLER
+    assert (request.may_identify, request.safe_window) == (True, "day")
     assert writer.spool.waiting() == 0
 
 
 def test_a_caller_told_a_number_from_the_spool_is_found_by_it_when_it_renews_an_open_request(
         app: Flask, phone: Dial) -> None:
     first, _ = to_callback_request(phone)
-    first.press("1")
-    answer_the_questions(first)
-    told_first = digits_heard(first.record(seconds=3), "callback_saved", "callback_saved_end")
+    told_first = told(first.press("1"))
     second, _ = to_callback_request(phone)
-    second.press("1")
-    answer_the_questions(second)
     break_table(app)
 
-    heard = second.record(seconds=5)
+    told_second = told(second.press("1"))
 
-    told_second = digits_heard(heard, "callback_saved", "callback_saved_end")
     mend_table(app)
     hotline_of(app).callback_requests.replay()
     [request] = stored_requests(app)
     assert request.attempts == 2
     with app.app_context():
         connection = db.session.connection()
-        for told in (told_first, told_second):
-            found = find_by_reference(connection, told)
+        for number in (told_first, told_second):
+            found = find_by_reference(connection, number)
             assert found is not None and found.id == request.id
 
 
 def test_a_call_stored_as_abandoned_before_its_save_arrives_from_the_spool_gets_its_answers(
         app: Flask, phone: Dial) -> None:
-    call, _ = to_callback_request(phone)
-    call.press("1")  # the number is known: a draft is kept
+    call, _ = to_callback_request(phone)  # the number is known: a draft is kept
     break_table(app)
+    heard = call.press("1")
     answer_the_questions(call, identify="1", window="2")
-    told = digits_heard(call.record(seconds=5), "callback_saved", "callback_saved_end")
+    call.record(seconds=5)
     mend_table(app)
     writer = hotline_of(app).callback_requests
     # Another instance, whose database came back first, heard the call end and kept the draft.
@@ -339,7 +350,7 @@ def test_a_call_stored_as_abandoned_before_its_save_arrives_from_the_spool_gets_
     [request] = stored_requests(app)
     assert (request.reason, request.may_identify, request.safe_window) == ("chosen", True, "day")
     with app.app_context():
-        found = find_by_reference(db.session.connection(), told)
+        found = find_by_reference(db.session.connection(), told(heard))
     assert found is not None and found.id == request.id
 
 
@@ -387,8 +398,6 @@ def test_the_spool_holds_no_number_in_plain_text(app: Flask, phone: Dial) -> Non
 def test_the_caller_is_not_told_saved_when_nothing_could_store_it(
         app: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
     call, _ = to_callback_request(phone)
-    call.press("1")
-    answer_the_questions(call)
     break_table(app)
 
     def disk_full(operation: object) -> None:
@@ -396,7 +405,7 @@ def test_the_caller_is_not_told_saved_when_nothing_could_store_it(
 
     monkeypatch.setattr(hotline_of(app).callback_requests.spool, "append", disk_full)
 
-    heard = call.record(seconds=2)
+    heard = call.press("1")
 
     assert prompts(heard) == [("uk", "technical_trouble")]
 

@@ -45,12 +45,36 @@ def test_message_then_back_to_the_menu_in_one_answer(menu: Menu) -> None:
     assert plan.steps[1].action == input_target(Where("main", "ru"))
 
 
-def test_silence_on_the_last_try_goes_to_the_fallback(menu: Menu) -> None:
-    plan = journey.answer(menu, Where("main", "en", attempt=3), None, calling_code=None)
+def test_a_second_silence_at_the_main_menu_goes_to_a_human(menu: Menu) -> None:
+    plan = journey.answer(menu, Where("main", "en", attempt=2), None, calling_code=None)
 
-    assert plan.steps == (Say("en", "no_choice"),
-                          Redirect(target(paths.CALLBACK_REQUEST, lang="en", reason="no_choice")))
-    assert plan.outcome == "fallback:callback"
+    assert plan.steps == (Say("en", "no_choice"), Redirect(target(paths.OPERATOR, lang="en")))
+    assert plan.outcome == "fallback:operator"
+
+
+def test_a_first_silence_at_the_main_menu_plays_the_options_again_not_the_intro(
+        menu: Menu) -> None:
+    plan = journey.answer(menu, Where("main", "en"), None, calling_code=None)
+
+    [ask] = plan.steps
+    assert isinstance(ask, Ask)
+    assert [said.prompt for said in ask.prompts if isinstance(said, Say)] == [
+        "option_operator", "option_callback", "option_about", "option_repeat",
+        "option_language"]
+    assert ask.action.param("try") == "2"
+
+
+def test_wrong_keys_to_the_end_say_so_and_not_that_nothing_was_heard(menu: Menu) -> None:
+    plan = journey.answer(menu, Where("main", "en", attempt=3), "9", calling_code=None)
+
+    assert plan.steps == (Say("en", "invalid_option"), Redirect(target(paths.OPERATOR, lang="en")))
+
+
+def test_one_silence_at_the_language_menu_goes_on_in_the_likely_language(menu: Menu) -> None:
+    plan = journey.answer(menu, Where("language"), None, calling_code="380")
+
+    assert plan.steps[0] == Say("uk", "continuing_in_language")
+    assert plan.language == "uk"
 
 
 def test_errors_are_retried_then_end_politely(menu: Menu) -> None:

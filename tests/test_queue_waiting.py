@@ -71,26 +71,51 @@ def test_a_caller_nobody_can_answer_hears_why_and_is_offered_a_callback_request(
 # Waiting
 
 
-def test_a_waiting_caller_hears_their_place_in_line_the_music_and_how_to_leave() -> None:
-    ask = music(waiting.wait("en", 3, 40, MAX_WAIT, "open"))
+def test_a_waiting_caller_hears_how_to_leave_the_wait_their_place_then_the_music() -> None:
+    ask = music(waiting.wait("en", 3, 40, MAX_WAIT, "open", average_wait=150))
 
-    assert ask.prompts == (Say("en", "queue_position"), SayDigits("en", "3"),
-                           Say("en", "hold_music"), Say("en", "queue_leave_hint"))
+    # All inside the <Gather>, where a key works; the way out first.
+    assert ask.prompts == (Say("en", "queue_leave_hint"), Say("en", "queue_wait_2"),
+                           Say("en", "queue_position"), Say("en", "number_3"),
+                           Say("en", "hold_music"))
     assert ask.action == target(paths.QUEUE_KEY, lang="en")
 
 
-def test_a_place_far_down_the_line_is_said_digit_by_digit() -> None:
-    ask = music(waiting.wait("en", 12, 40, MAX_WAIT, "open"))
+@pytest.mark.parametrize(("position", "words"), [
+    (12, ["number_12"]), (20, ["number_20"]), (47, ["number_40", "number_7"]),
+    (99, ["number_90", "number_9"])])
+def test_a_place_in_the_queue_is_said_as_a_number_in_words(position: int,
+                                                           words: list[str]) -> None:
+    ask = music(waiting.wait("en", position, 40, MAX_WAIT, "open"))
 
-    assert SayDigits("en", "12") in ask.prompts
+    said = [speech.prompt for speech in ask.prompts if isinstance(speech, Say)]
+    assert said[said.index("queue_position") + 1:-1] == words
+    assert not any(isinstance(speech, SayDigits) for speech in ask.prompts)
+
+
+def test_a_place_past_ninety_nine_is_said_as_many_ahead() -> None:
+    ask = music(waiting.wait("ru", 140, 40, MAX_WAIT, "open"))
+
+    assert Say("ru", "queue_position_many") in ask.prompts
+    assert Say("ru", "queue_position") not in ask.prompts
+
+
+@pytest.mark.parametrize(("average", "said"), [
+    (1, "queue_wait_0"), (59, "queue_wait_0"), (60, "queue_wait_1"), (89, "queue_wait_1"),
+    (90, "queue_wait_2"), (600, "queue_wait_10"), (629, "queue_wait_10"),
+    (660, "queue_wait_more"), (4000, "queue_wait_more")])
+def test_the_expected_wait_is_said_in_minutes(average: int, said: str) -> None:
+    ask = music(waiting.wait("uk", 1, 40, MAX_WAIT, "open", average_wait=average))
+
+    assert ask.prompts[1] == Say("uk", said)
 
 
 @pytest.mark.parametrize("position", [None, 0])
-def test_a_caller_whose_place_is_unknown_hears_only_the_music_and_the_hint(
+def test_a_caller_whose_place_is_unknown_hears_only_the_hint_and_the_music(
         position: int | None) -> None:
     ask = music(waiting.wait("uk", position, 40, MAX_WAIT, "open"))
 
-    assert ask.prompts == (Say("uk", "hold_music"), Say("uk", "queue_leave_hint"))
+    assert ask.prompts == (Say("uk", "queue_leave_hint"), Say("uk", "hold_music"))
 
 
 def test_silence_during_the_music_keeps_the_caller_in_the_queue() -> None:
@@ -235,3 +260,10 @@ def test_an_operator_who_accepts_after_the_caller_has_gone_is_told_so() -> None:
 
     assert plan.steps == (Say("en", "operator_no_caller"), Hangup())
     assert plan.outcome == "operator:no-caller"
+
+
+def test_before_anyone_has_waited_no_wait_is_promised() -> None:
+    ask = music(waiting.wait("en", 1, 0, MAX_WAIT, "open", average_wait=0))
+
+    assert not any(isinstance(speech, Say) and speech.prompt.startswith("queue_wait")
+                   for speech in ask.prompts)

@@ -22,13 +22,12 @@ from ivr.twilio.phone_simulator import Phone
 from tests.conftest import close
 from tests.support import hotline_of, settings_for
 from tests.test_callback_requests import (
-    answer_the_questions,
     break_table,
-    digits_heard,
     mend_table,
     stored_requests,
     to_callback_request,
 )
+from tests.test_callback_requests import told as heard_saved
 
 Dial = Callable[..., Phone]
 AT = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -42,9 +41,7 @@ def test_two_callers_who_draw_the_same_number_are_told_different_ones(
     told = []
     for caller in ("+380501234567", "+380671112233"):
         call, _ = to_callback_request(phone, caller=caller)
-        call.press("1")
-        answer_the_questions(call)
-        told.append(digits_heard(call.record(seconds=2), "callback_saved", "callback_saved_end"))
+        told.append(heard_saved(call.press("1")))
 
     assert told == ["424242", "515151"]
     assert sorted(request.reference for request in stored_requests(app)) == told
@@ -59,13 +56,9 @@ def test_a_number_told_from_the_spool_that_another_request_took_still_finds_its_
     monkeypatch.setattr("ivr.callback_requests.taking.new_reference", lambda: "424242")
     first, _ = to_callback_request(phone, caller="+380501234567")
     first.press("1")
-    answer_the_questions(first)
-    first.record(seconds=2)
     second, _ = to_callback_request(phone, caller="+380671112233")
-    second.press("1")
-    answer_the_questions(second)
     break_table(app)
-    told = digits_heard(second.record(seconds=2), "callback_saved", "callback_saved_end")
+    told = heard_saved(second.press("1"))
     mend_table(app)
     monkeypatch.setattr(store, "new_reference", lambda: "515151")
 

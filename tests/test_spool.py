@@ -30,11 +30,11 @@ from tests.test_callback_requests import (
     UKRAINIAN_CALLER,
     answer_the_questions,
     break_table,
-    digits_heard,
     mend_table,
     number_of,
     stored_requests,
     to_callback_request,
+    told,
 )
 
 Dial = Callable[..., Phone]
@@ -194,14 +194,14 @@ def spool_is_a_file(make_app: Callable[..., Flask], tmp_path: Path) -> Flask:
 def test_a_spool_that_cannot_be_written_does_not_stop_a_healthy_database(
         spool_is_a_file: Flask) -> None:
     call, _ = to_callback_request(phone_for(spool_is_a_file))
-    call.press("1")
-    answer_the_questions(call)
 
-    heard = call.record(seconds=4)
+    heard = call.press("1")
 
     assert heard[0].prompt == "callback_saved"
+    answer_the_questions(call)
+    call.record(seconds=4)
     [request] = stored_requests(spool_is_a_file)
-    assert request.reference == digits_heard(heard, "callback_saved", "callback_saved_end")
+    assert request.reference == told(heard)
     assert number_of(spool_is_a_file, request) == UKRAINIAN_CALLER
 
 
@@ -282,12 +282,10 @@ def disk_full(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[[bool], N
 def test_with_the_database_away_and_the_disk_full_a_caller_is_not_told_saved_but_kept(
         app: Flask, phone: Dial, disk_full: Callable[[bool], None]) -> None:
     call, _ = to_callback_request(phone)
-    call.press("1")
-    answer_the_questions(call)
     break_table(app)
     disk_full(True)
 
-    heard = call.record(seconds=3)
+    heard = call.press("1")
 
     assert prompts(heard) == [("uk", "technical_trouble")]
     writer = hotline_of(app).callback_requests

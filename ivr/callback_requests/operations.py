@@ -50,6 +50,17 @@ class Abandon:
 
 
 @dataclass(frozen=True)
+class AddAnswers:
+    """An optional answer given after the request was stored: may we say who we are, when
+    it is safe to call (None: the caller did not say)."""
+
+    call_sid: str
+    may_identify: bool | None
+    safe_window: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
 class AttachRecording:
     """Twilio's recording status callback: the caller's message is ready (or failed)."""
 
@@ -60,7 +71,7 @@ class AttachRecording:
     at: datetime
 
 
-Operation = Save | KeepDraft | DropDraft | Abandon | AttachRecording
+Operation = Save | KeepDraft | DropDraft | Abandon | AddAnswers | AttachRecording
 
 
 def apply(connection: Connection, vault: PhoneVault, operation: Operation) -> str | None:
@@ -74,6 +85,8 @@ def apply(connection: Connection, vault: PhoneVault, operation: Operation) -> st
             store.drop_draft(connection, call_sid)
         case Abandon(call_sid, at):
             store.abandon(connection, vault, call_sid, at)
+        case AddAnswers(call_sid, may_identify, safe_window, at):
+            store.add_answers(connection, call_sid, may_identify, safe_window, at)
         case AttachRecording(recording_sid, call_sid, status, duration, at):
             store.attach_recording(connection, recording_sid, call_sid, status, duration, at)
     return None
@@ -96,6 +109,9 @@ def to_json(operation: Operation) -> dict[str, Any]:
             return {"op": "drop_draft", "call_sid": call_sid}
         case Abandon(call_sid, at):
             return {"op": "abandon", "call_sid": call_sid, "at": at.isoformat()}
+        case AddAnswers(call_sid, may_identify, safe_window, at):
+            return {"op": "answers", "call_sid": call_sid, "may_identify": may_identify,
+                    "safe_window": safe_window, "at": at.isoformat()}
         case AttachRecording():
             return {"op": "recording", **asdict(operation), "at": operation.at.isoformat()}
 
@@ -120,6 +136,11 @@ def _from_json(data: dict[str, Any]) -> Operation:
             return DropDraft(str(data["call_sid"]))
         case "abandon":
             return Abandon(str(data["call_sid"]), datetime.fromisoformat(data["at"]))
+        case "answers":
+            identify, window = data["may_identify"], data["safe_window"]
+            return AddAnswers(str(data["call_sid"]), None if identify is None else bool(identify),
+                              None if window is None else str(window),
+                              datetime.fromisoformat(data["at"]))
         case "recording":
             duration = data["duration"]
             return AttachRecording(

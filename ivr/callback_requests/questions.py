@@ -60,13 +60,29 @@ class Next:
 
 
 @dataclass(frozen=True)
-class Finish:
-    """Everything asked: store the request, then tell the caller it is saved."""
+class Store:
+    """The number is settled: store the request now, tell the caller it is saved, then ask
+    the optional questions (`capture.step` is the first of them)."""
 
     capture: Capture
 
 
-Decision = Next | Finish
+@dataclass(frozen=True)
+class Amend:
+    """An answer to an optional question, added to the request already stored; then `plan`."""
+
+    capture: Capture
+    plan: Plan
+
+
+@dataclass(frozen=True)
+class NoNumber:
+    """Three tries gave no number we could call: an operator if one is free, else goodbye."""
+
+    lang: str
+
+
+Decision = Next | Store | Amend | NoNumber
 
 
 def capture_from(menu: Menu, args: Mapping[str, str], sealer: Sealer) -> Capture:
@@ -128,22 +144,21 @@ def answer(capture: Capture, digits: str | None, regions: tuple[str, ...],
         return _identify(capture, digits, sealer)
     if capture.step == "window":
         return _window(capture, digits, sealer)
-    return Finish(capture)
+    return Next(done(capture.lang))
 
 
 def _confirm(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
     if capture.number is None:
         return Next(ask(replace(capture, step="enter", attempt=1), sealer))
     if digits == "1":
-        confirmed = replace(capture, confirmed=True)
-        return Next(ask(replace(confirmed, step="identify", attempt=1), sealer), keep=confirmed)
+        return Store(replace(capture, confirmed=True, step="identify", attempt=1))
     if digits == "2":
         other = replace(capture, step="enter", attempt=1, number=None, source=None)
         return Next(ask(other, sealer), forget_number=True)
-    if capture.attempt >= TRIES:
-        # No answer, again and again: the caller may not be able to speak. We have their
-        # number; the request is kept, marked as never confirmed.
-        return Finish(capture)
+    if digits is None or capture.attempt >= TRIES:
+        # No answer: the caller may not be able to speak or press. We have their number; the
+        # request is kept at once, marked as never confirmed.
+        return Store(replace(capture, step="identify", attempt=1))
     return Next(_again(capture, digits, sealer))
 
 
@@ -154,8 +169,7 @@ def _enter(capture: Capture, digits: str | None, regions: tuple[str, ...],
         entered = replace(capture, step="check", attempt=1, number=number, source="entered")
         return Next(ask(entered, sealer), keep=entered)
     if capture.attempt >= TRIES:
-        return Next(Plan((Say(capture.lang, "callback_number_failed"), Hangup()),
-                         "callback:no-number"))
+        return NoNumber(capture.lang)
     retry = replace(capture, attempt=capture.attempt + 1)
     said = (Say(capture.lang, "callback_number_invalid"),) if digits else ()
     again = ask(retry, sealer)
@@ -167,8 +181,7 @@ def _check(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
         other = replace(capture, step="enter", attempt=1, number=None, source=None)
         return Next(ask(other, sealer), forget_number=True)
     if digits == "1" or capture.attempt >= TRIES:  # in the end: they typed it themselves
-        confirmed = replace(capture, confirmed=True)
-        return Next(ask(replace(confirmed, step="identify", attempt=1), sealer), keep=confirmed)
+        return Store(replace(capture, confirmed=True, step="identify", attempt=1))
     return Next(_again(capture, digits, sealer))
 
 
@@ -176,7 +189,7 @@ def _identify(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
     if digits in ("1", "2") or digits is None or capture.attempt >= 2:
         # No answer means no: someone else may hold the phone.
         answered = replace(capture, identify=digits == "1")
-        return Next(ask(replace(answered, step="window", attempt=1), sealer), keep=answered)
+        return Amend(answered, ask(replace(answered, step="window", attempt=1), sealer))
     return Next(_again(capture, digits, sealer))
 
 
@@ -184,7 +197,7 @@ def _window(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
     window = WINDOW_KEYS.get(digits or "")
     if window is not None or capture.attempt >= 2:
         answered = replace(capture, window=window)
-        return Next(ask(replace(answered, step="message", attempt=1), sealer), keep=answered)
+        return Amend(answered, ask(replace(answered, step="message", attempt=1), sealer))
     return Next(_again(capture, digits, sealer))
 
 
@@ -221,9 +234,26 @@ def ask(capture: Capture, sealer: Sealer) -> Plan:
     return Plan((Ask(prompts, action, timeout=6),), f"callback:ask-{capture.step}", private=True)
 
 
-def saved(lang: str, reference: str) -> Plan:
-    return Plan((Say(lang, "callback_saved"), SayDigits(lang, reference),
-                 Say(lang, "callback_saved_end"), Hangup()), "callback:saved", private=True)
+def saved(capture: Capture, reference: str, sealer: Sealer) -> Plan:
+    """The request is stored: its number, that the caller may hang up now, and the first of
+    the optional questions."""
+    then = ask(capture, sealer)
+    return Plan((Say(capture.lang, "callback_saved"), SayDigits(capture.lang, reference),
+                 Say(capture.lang, "callback_saved_more"), *then.steps), "callback:saved",
+                private=True)
+
+
+def done(lang: str) -> Plan:
+    """After the message, or without one: everything the caller wanted to add is added."""
+    return Plan((Say(lang, "callback_saved_end"), Hangup()), "callback:done")
+
+
+def no_number(lang: str, operator_free: bool) -> Plan:
+    """Three tries gave no number: never a dead end while an operator can answer."""
+    if operator_free:
+        return Plan((Say(lang, "callback_number_failed_operator"),
+                     Redirect(target(paths.OPERATOR, lang=lang))), "callback:no-number-operator")
+    return Plan((Say(lang, "callback_number_failed"), Hangup()), "callback:no-number")
 
 
 def not_saved(lang: str) -> Plan:

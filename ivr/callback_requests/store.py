@@ -255,6 +255,20 @@ def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
         reference=new_reference(), at=at))
 
 
+def add_answers(connection: Connection, call_sid: str, may_identify: bool | None,
+                safe_window: str | None, at: datetime) -> None:
+    """An optional answer the caller gave after their request was stored (the request this
+    call made or renewed; a closed one is left as it is)."""
+    values: dict[str, object] = {"updated_at": at}
+    if may_identify is not None:
+        values["may_identify"] = may_identify
+    if safe_window is not None:
+        values["safe_window"] = safe_window
+    made_by_call = sa.select(RequestCall.request_id).where(RequestCall.call_sid == call_sid)
+    connection.execute(sa.update(CallbackRequest).where(
+        CallbackRequest.id.in_(made_by_call), CallbackRequest.status == "open").values(values))
+
+
 def attach_recording(connection: Connection, recording_sid: str, call_sid: str, status: str,
                      duration: int | None, at: datetime) -> None:
     """Twilio's recording status callback; it may come before or after the request is saved."""

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 
 from ivr import phones
 from ivr.callback_requests import questions
-from ivr.callback_requests.operations import AttachRecording
-from ivr.callback_requests.questions import Capture, Decision, Finish
+from ivr.callback_requests.operations import AddAnswers, AttachRecording
+from ivr.callback_requests.questions import Amend, Capture, Decision, Next, NoNumber, Store
 from ivr.callback_requests.store import NewRequest, new_reference
 from ivr.callback_requests.writer import NotKept, Spooled, Stored
 from ivr.menu.plans import Plan
+from ivr.operators.availability import availability_now
 
 if TYPE_CHECKING:
     from ivr.services import Hotline
@@ -39,26 +40,45 @@ def begin(hotline: Hotline, call_sid: str | None, capture: Capture, caller_id: s
 def answer(hotline: Hotline, call_sid: str | None, capture: Capture, keys: str | None,
            caller_id: str | None, at: datetime) -> Plan:
     """The keys pressed (or none) at the current question."""
-    # Only a typed number needs them: a number without its country code is read as the
-    # caller's country's, or the hotline's.
-    regions = () if capture.step != "enter" else tuple(
-        region for region in (phones.region_of(caller_id),
-                              phones.region_of(hotline.settings.hotline_number)) if region)
+    regions = () if capture.step != "enter" else number_regions(hotline, caller_id)
     decision = questions.answer(capture, keys, regions, hotline.vault)
     return carry_out(hotline, call_sid, decision, at)
 
 
+def ask_again(hotline: Hotline, capture: Capture) -> Plan:
+    """The current question once more, answered by nothing: after a technical failure, the
+    step is asked again rather than taken as a silence."""
+    return questions.ask(capture, hotline.vault)
+
+
+def number_regions(hotline: Hotline, caller_id: str | None) -> tuple[str, ...]:
+    """Where a number typed without its country code may be from, in the order tried: the
+    caller's own country, the countries the menu expects callers from, the hotline's."""
+    regions = [phones.region_of(caller_id), *phones.regions_of(hotline.menu.caller_countries()),
+               phones.region_of(hotline.settings.hotline_number)]
+    return tuple(dict.fromkeys(region for region in regions if region))
+
+
 def carry_out(hotline: Hotline, call_sid: str | None, decision: Decision,
               at: datetime) -> Plan:
-    if isinstance(decision, Finish):
-        return save(hotline, call_sid, decision.capture, at)
-    if call_sid is not None and decision.keep is not None:
-        draft = new_request(call_sid, decision.keep, reference="", at=at)
-        if draft is not None:
-            hotline.callback_requests.keep_draft(draft)
-    if call_sid is not None and decision.forget_number:
-        hotline.callback_requests.drop_draft(call_sid)
-    return decision.plan
+    match decision:
+        case Store(capture):
+            return save(hotline, call_sid, capture, at)
+        case Amend(capture, plan):
+            if call_sid is not None:
+                hotline.callback_requests.add_answers(
+                    AddAnswers(call_sid, capture.identify, capture.window, at))
+            return plan
+        case NoNumber(lang):
+            return questions.no_number(lang, availability_now(hotline, lang) == "open")
+        case Next(plan, keep, forget_number):
+            if call_sid is not None and keep is not None:
+                draft = new_request(call_sid, keep, reference="", at=at)
+                if draft is not None:
+                    hotline.callback_requests.keep_draft(draft)
+            if call_sid is not None and forget_number:
+                hotline.callback_requests.drop_draft(call_sid)
+            return plan
 
 
 def save(hotline: Hotline, call_sid: str | None, capture: Capture, at: datetime) -> Plan:
@@ -71,9 +91,32 @@ def save(hotline: Hotline, call_sid: str | None, capture: Capture, at: datetime)
         return questions.not_saved(capture.lang)
     match hotline.callback_requests.save(request):
         case Stored(reference) | Spooled(reference):
-            return questions.saved(capture.lang, reference)
+            return questions.saved(capture, reference, hotline.vault)
         case NotKept():
             return questions.not_saved(capture.lang)
+
+
+def finish(lang: str) -> Plan:
+    """After the message (or without one): the request holds all the caller added."""
+    return questions.done(lang)
+
+
+def keep_caller_while_waiting(hotline: Hotline, call_sid: str | None, caller_id: str | None,
+                              lang: str, at: datetime) -> None:
+    """A caller on the way to an operator: should they hang up before one answers, even
+    during the next prompt, they are called back."""
+    if call_sid is None or caller_id is None:
+        return
+    hotline.callback_requests.keep_draft(NewRequest(
+        call_sid=call_sid, number=caller_id, source="caller_id", confirmed=False,
+        language=lang, reason="abandoned", may_identify=False, safe_window=None,
+        reference="", at=at))
+
+
+def put_through(hotline: Hotline, call_sid: str | None) -> None:
+    """The caller is being put through to an operator: nobody needs to call them back."""
+    if call_sid is not None:
+        hotline.callback_requests.drop_draft(call_sid)
 
 
 def keep_caller_who_hung_up(hotline: Hotline, call_sid: str | None, caller_id: str | None,

@@ -19,6 +19,7 @@ from sqlalchemy.engine import Engine
 
 from ivr.callback_requests.operations import (
     Abandon,
+    AddAnswers,
     AttachRecording,
     DropDraft,
     KeepDraft,
@@ -100,6 +101,9 @@ class RequestWriter:
 
     def abandon(self, call_sid: str, at: datetime) -> None:
         self._perform(Abandon(call_sid, at))
+
+    def add_answers(self, answers: AddAnswers) -> None:
+        self._perform(answers)
 
     def attach_recording(self, recording: AttachRecording) -> None:
         self._perform(recording)

@@ -53,7 +53,8 @@ def where_from(menu: Menu, args: Mapping[str, str]) -> Where:
     return Where(
         node=node,
         lang=lang,
-        attempt=_clamp(args.get("try"), 1, menu.nodes[node].repeats),
+        attempt=_clamp(args.get("try"), 1, max(menu.nodes[node].repeats,
+                                               menu.nodes[node].silences)),
         errors=_clamp(args.get("err"), 0, MAX_ERRORS),
     )
 
@@ -70,9 +71,11 @@ def start(menu: Menu, calling_code: str | None) -> Plan:
     return enter(menu, Where(menu.start), calling_code)
 
 
-def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "chosen") -> Plan:
+def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "chosen",
+          again: bool = False) -> Plan:
     """What a caller hears on arriving at a node. `reason`: why they would leave a callback
-    request, should the node be one."""
+    request, should the node be one. `again`: the node once more after a silence or a wrong
+    key: the options only, not the introduction."""
     node = menu.node(where.node)
     lang = where.lang or menu.default_language
     if node.kind == "operator":
@@ -82,7 +85,7 @@ def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "cho
     if node.kind == "language":
         return Plan((_ask_language(menu, node, where, calling_code),), f"ask:{node.name}")
     if node.kind == "menu":
-        prompts = [Say(lang, prompt) for prompt in node.prompts]
+        prompts = [] if again else [Say(lang, prompt) for prompt in node.prompts]
         prompts += [Say(lang, option.prompt) for option in node.options if option.prompt]
         return Plan((Ask(tuple(prompts), input_target(where), node.timeout),),
                     f"ask:{node.name}")
@@ -105,15 +108,17 @@ def answer(menu: Menu, where: Where, key: str | None, calling_code: str | None) 
         then = enter(menu, Where(option.goto, where.lang, errors=where.errors), calling_code)
         return Plan(then.steps, f"goto:{option.goto}")
     wrong = () if key is None else _in_languages(menu, where, calling_code, "invalid_option")
-    if where.attempt >= node.repeats:
-        fallback = _fallback(menu, node, where, calling_code)
+    if where.attempt >= (node.silences if key is None else node.repeats):
+        fallback = _fallback(menu, node, where, calling_code, silent=key is None)
         return Plan(wrong + fallback.steps, fallback.outcome, fallback.language)
-    again = enter(menu, replace(where, attempt=where.attempt + 1), calling_code)
+    again = enter(menu, replace(where, attempt=where.attempt + 1), calling_code, again=True)
     return Plan(wrong + again.steps, "silence" if key is None else "invalid")
 
 
-def _fallback(menu: Menu, node: Node, where: Where, calling_code: str | None) -> Plan:
-    """Nobody chose: say what happens next, then go where the menu file says."""
+def _fallback(menu: Menu, node: Node, where: Where, calling_code: str | None,
+              silent: bool) -> Plan:
+    """Nobody chose: say what happened and what happens next (after silences, or after
+    wrong keys), then go where the menu file says."""
     if node.kind == "language":
         lang = menu.likely_language(calling_code)
         destination = _next(node)
@@ -121,7 +126,8 @@ def _fallback(menu: Menu, node: Node, where: Where, calling_code: str | None) ->
         lang = where.lang or menu.default_language
         assert node.fallback is not None  # checked when the menu was loaded
         destination = node.fallback
-    said = (Say(lang, node.fallback_prompt),) if node.fallback_prompt else ()
+    prompt = node.fallback_prompt if silent else node.wrong_keys_prompt
+    said = (Say(lang, prompt),) if prompt else ()
     then = enter(menu, Where(destination, lang, errors=where.errors), calling_code, "no_choice")
     chosen = lang if node.kind == "language" else None
     return Plan(said + then.steps, f"fallback:{destination}", language=chosen)

@@ -37,13 +37,20 @@ DIGIT_PROMPTS = tuple(f"digit_{digit}" for digit in range(10))
 CALLBACK_PROMPTS = (
     "callback_confirm", "callback_confirm_keys", "callback_enter", "callback_entered",
     "callback_entered_keys", "callback_number_invalid", "callback_number_failed",
-    "callback_identify", "callback_window", "callback_record", "callback_saved",
-    "callback_saved_end", *DIGIT_PROMPTS)
+    "callback_number_failed_operator", "callback_identify", "callback_window",
+    "callback_record", "callback_saved", "callback_saved_more", "callback_saved_end",
+    *DIGIT_PROMPTS)
+# Numbers said as words ("your place in the queue: twelve"): 1 to 19, then the tens.
+NUMBER_PROMPTS = (*(f"number_{n}" for n in range(1, 20)),
+                  *(f"number_{tens}" for tens in range(20, 100, 10)))
+# The expected wait, a whole sentence each: under a minute, 1 to 10 minutes, more.
+WAIT_PROMPTS = (*(f"queue_wait_{minutes}" for minutes in range(11)), "queue_wait_more")
 # What an `operator` node says, to the caller and to the operator's phone.
 OPERATOR_PROMPTS = (
     "operator_surge", "operator_closed", "operator_nobody", "queue_joined", "queue_position",
-    "hold_music", "queue_leave_hint", "queue_too_long", "queue_connecting", "queue_goodbye",
-    "operator_whisper", "operator_no_caller", *DIGIT_PROMPTS)
+    "queue_position_many", "hold_music", "queue_leave_hint", "queue_too_long",
+    "queue_connecting", "queue_goodbye", "operator_whisper", "operator_no_caller",
+    *DIGIT_PROMPTS, *NUMBER_PROMPTS, *WAIT_PROMPTS)
 
 # Voices that Twilio documents for the languages we know; a pair outside these fails the <Say>.
 KNOWN_VOICES = {
@@ -54,9 +61,9 @@ KNOWN_VOICES = {
 
 NODE_FIELDS: dict[NodeKind, frozenset[str]] = {
     "language": frozenset({"kind", "prompts", "options", "order_by_country", "timeout", "repeats",
-                           "next", "fallback_prompt"}),
-    "menu": frozenset({"kind", "prompts", "options", "timeout", "repeats", "fallback",
-                       "fallback_prompt"}),
+                           "silences", "next", "fallback_prompt", "wrong_keys_prompt"}),
+    "menu": frozenset({"kind", "prompts", "options", "timeout", "repeats", "silences",
+                       "fallback", "fallback_prompt", "wrong_keys_prompt"}),
     "message": frozenset({"kind", "prompts", "next"}),
     "hangup": frozenset({"kind", "prompts"}),
     "operator": frozenset({"kind"}),
@@ -90,10 +97,12 @@ class Node:
     prompts: tuple[str, ...] = ()
     options: tuple[Option, ...] = ()
     timeout: int = 5
-    repeats: int = 3
+    repeats: int = 3  # tries with wrong keys before the fallback
+    silences: int = 3  # tries without a key before the fallback
     next: str | None = None
     fallback: str | None = None
-    fallback_prompt: str | None = None
+    fallback_prompt: str | None = None  # said going to the fallback after silences
+    wrong_keys_prompt: str | None = None  # said going to the fallback after wrong keys
     order_by_country: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def option(self, key: str) -> Option | None:
@@ -135,9 +144,13 @@ class Menu:
         for node in self.nodes.values():
             ids.update(node.prompts)
             ids.update(option.prompt for option in node.options if option.prompt)
-            if node.fallback_prompt:
-                ids.add(node.fallback_prompt)
+            ids.update(said for said in (node.fallback_prompt, node.wrong_keys_prompt) if said)
         return ids
+
+    def caller_countries(self) -> tuple[str, ...]:
+        """The calling codes the menu expects callers from (its language menu's
+        `order_by_country`), in the order the file names them."""
+        return tuple(self.nodes[self.start].order_by_country)
 
     def likely_language(self, calling_code: str | None) -> str:
         """The language a caller from there most likely speaks: the first their country
@@ -280,19 +293,25 @@ class _Parser:
         prompts = _string_list(spec.get("prompts", []), f"{where}.prompts")
         for prompt in prompts:
             _check_prompt_id(prompt, f"{where}.prompts")
-        fallback_prompt = spec.get("fallback_prompt")
-        if fallback_prompt is not None:
-            _check_prompt_id(fallback_prompt, f"{where}.fallback_prompt")
+        fallback_prompt, wrong_keys_prompt = (spec.get("fallback_prompt"),
+                                               spec.get("wrong_keys_prompt"))
+        for said, setting in ((fallback_prompt, "fallback_prompt"),
+                              (wrong_keys_prompt, "wrong_keys_prompt")):
+            if said is not None:
+                _check_prompt_id(said, f"{where}.{setting}")
+        repeats = _whole(spec.get("repeats", 3), f"{where}.repeats", 1, 5)
         return Node(
             name=name,
             kind=kind,
             prompts=prompts,
             options=self.options(kind, spec.get("options"), f"{where}.options"),
             timeout=_whole(spec.get("timeout", 5), f"{where}.timeout", 1, 30),
-            repeats=_whole(spec.get("repeats", 3), f"{where}.repeats", 1, 5),
+            repeats=repeats,
+            silences=_whole(spec.get("silences", repeats), f"{where}.silences", 1, 5),
             next=spec.get("next"),
             fallback=spec.get("fallback"),
             fallback_prompt=fallback_prompt,
+            wrong_keys_prompt=wrong_keys_prompt,
             order_by_country=self.order_by_country(spec.get("order_by_country", {}),
                                                    f"{where}.order_by_country"),
         )

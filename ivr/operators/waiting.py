@@ -12,7 +12,6 @@ from ivr.menu.plans import (
     Leave,
     Plan,
     Say,
-    SayDigits,
     Speech,
     target,
 )
@@ -21,6 +20,7 @@ from ivr.operators.availability import REASON, Availability
 # Results of <Enqueue> after the caller talked to an operator.
 BRIDGED = ("bridged", "bridging-in-process", "redirected-from-bridged")
 ACCEPT_KEY = "1"
+LONGEST_SAID_WAIT = 10  # minutes; beyond, "more than ten minutes"
 
 
 def queue_name(language: str) -> str:
@@ -40,18 +40,45 @@ def join(lang: str, availability: Availability) -> Plan:
 
 
 def wait(lang: str, position: int | None, queue_time: int, max_wait: int,
-         availability: Availability | None) -> Plan:
-    """One round of the wait music; Twilio asks again when it ends. Any key leaves."""
+         availability: Availability | None, average_wait: int | None = None) -> Plan:
+    """One round of the wait music; Twilio asks again when it ends. Everything is said
+    inside the <Gather>, where any key works: how to leave, the expected wait (from Twilio's
+    AvgQueueTime, in minutes), the caller's place (a number in words), then the music."""
     if queue_time >= max_wait:
         return Plan((Say(lang, "queue_too_long"), Leave()), "queue:too-long")
     if availability in ("surge", "closed", "nobody"):
         return Plan((Say(lang, f"operator_{availability}"), Leave()), f"queue:{availability}")
-    prompts: tuple[Speech, ...] = ()
+    prompts: list[Speech] = [Say(lang, "queue_leave_hint")]
+    if average_wait:  # Twilio's AvgQueueTime: 0 until callers have waited, so nothing to say
+        prompts.append(Say(lang, expected_wait(average_wait)))
     if position:
-        prompts = (Say(lang, "queue_position"), SayDigits(lang, str(position)))
-    prompts += (Say(lang, "hold_music"), Say(lang, "queue_leave_hint"))
-    return Plan((Ask(prompts, target(paths.QUEUE_KEY, lang=lang), timeout=1,
+        prompts += place_in_queue(lang, position)
+    prompts.append(Say(lang, "hold_music"))
+    return Plan((Ask(tuple(prompts), target(paths.QUEUE_KEY, lang=lang), timeout=1,
                      redirect_on_silence=False),), "queue:waiting")
+
+
+def expected_wait(seconds: int) -> str:
+    """The prompt that says the wait in minutes: under one, 1 to 10, or more than ten."""
+    if seconds < 60:
+        return "queue_wait_0"
+    minutes = round(seconds / 60)
+    return f"queue_wait_{minutes}" if minutes <= LONGEST_SAID_WAIT else "queue_wait_more"
+
+
+def place_in_queue(lang: str, position: int) -> list[Speech]:
+    """"Your place in the queue: twelve" (words, not digits); "many ahead" past 99."""
+    if position > 99:
+        return [Say(lang, "queue_position_many")]
+    return [Say(lang, "queue_position"), *(Say(lang, word) for word in number_words(position))]
+
+
+def number_words(number: int) -> tuple[str, ...]:
+    """The number prompts that say 1 to 99: "number_12"; "number_40", "number_2"."""
+    if number < 20:
+        return (f"number_{number}",)
+    tens, units = divmod(number, 10)
+    return (f"number_{tens * 10}",) + ((f"number_{units}",) if units else ())
 
 
 def leave_queue() -> Plan:

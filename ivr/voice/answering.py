@@ -38,10 +38,14 @@ OPERATOR_LEG = (paths.OPERATOR_ANSWER, paths.OPERATOR_ACCEPT, paths.OPERATOR_DON
 
 def step_to_retry(path: str, params: Iterable[tuple[str, str]]) -> Target | None:
     """The webhook to ask again after an error, when it is not a menu node (a callback
-    request's question, the queue): the same path and parameters."""
+    request's question, the queue): the same path and parameters. A question's answer is not
+    re-posted as if it were a silence: the question is asked again (`again`)."""
     if path in MENU_STEPS or path in OPERATOR_LEG or not path.startswith("/voice/"):
         return None
-    return Target(path, tuple(params)[:32])
+    kept = tuple((name, value) for name, value in params if name != "again")[:31]
+    if path == paths.CALLBACK_REQUEST_INPUT:
+        kept += (("again", "1"),)
+    return Target(path, kept)
 
 
 def apologise(hotline: Hotline, call: CallParams) -> Plan:

@@ -33,6 +33,9 @@ def begin(hotline: Hotline, call: CallParams) -> Plan:
 @voice_webhook
 def answer(hotline: Hotline, call: CallParams) -> Plan:
     capture = taking.capture_in(hotline, request.args)
+    if request.args.get("again"):
+        # Sent here again after a technical failure: ask, do not take the silence as an answer.
+        return _noted(hotline, call, capture, taking.ask_again(hotline, capture))
     plan = taking.answer(hotline, call.call_sid, capture, call.keys(), call.from_number,
                          utcnow())
     return _noted(hotline, call, capture, plan)
@@ -43,8 +46,7 @@ def answer(hotline: Hotline, call: CallParams) -> Plan:
 def message(hotline: Hotline, call: CallParams) -> Plan:
     """After the message (Twilio's <Record> action), or instead of it (nothing recorded)."""
     capture = taking.capture_in(hotline, request.args)
-    plan = taking.save(hotline, call.call_sid, capture, utcnow())
-    return _noted(hotline, call, capture, plan)
+    return _noted(hotline, call, capture, taking.finish(capture.lang))
 
 
 @bp.route(paths.CALLBACK_REQUEST_RECORDING, methods=METHODS)

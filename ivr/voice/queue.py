@@ -9,7 +9,11 @@ from flask import Blueprint, Response, after_this_request, request
 
 from ivr import paths
 from ivr.call_log.journal import note_bridge, note_step
-from ivr.callback_requests.taking import keep_caller_who_hung_up
+from ivr.callback_requests.taking import (
+    keep_caller_while_waiting,
+    keep_caller_who_hung_up,
+    put_through,
+)
 from ivr.menu.plans import Plan, Say
 from ivr.models import utcnow
 from ivr.operators import waiting
@@ -38,9 +42,15 @@ def keep_waiting(hotline: Hotline, call: CallParams) -> Plan:
 @bp.route(paths.OPERATOR, methods=METHODS)
 @voice_webhook
 def operator(hotline: Hotline, call: CallParams) -> Plan:
-    """Main menu 1: into the queue, or straight to the callback request."""
+    """Main menu 1: into the queue, or straight to the callback request. Either way the
+    caller's number, if known, is kept at once: hanging up during the next prompt still
+    leaves a request."""
     lang = _language(hotline)
-    plan = waiting.join(lang, availability_now(hotline, lang) or "nobody")
+    keep_caller_while_waiting(hotline, call.call_sid, call.from_number, lang, utcnow())
+    available = availability_now(hotline, lang)
+    plan = waiting.join(lang, available or "nobody")
+    if available == "open":
+        _ring_after_answering(hotline, lang, 1)  # the moment the caller joins
     note_step(hotline, call, plan, kind="operator", node="operator")
     return plan
 
@@ -52,7 +62,8 @@ def queue_wait(hotline: Hotline, call: CallParams) -> Plan:
     lang = _language(hotline)
     now_available = availability_now(hotline, lang)
     plan = waiting.wait(lang, call.integer("QueuePosition"), call.integer("QueueTime") or 0,
-                        hotline.menu.desk.max_wait, now_available)
+                        hotline.menu.desk.max_wait, now_available,
+                        call.integer("AvgQueueTime"))
     if plan.outcome == "queue:waiting" and now_available == "open":
         _ring_after_answering(hotline, lang, call.integer("CurrentQueueSize") or 1)
     return plan
@@ -102,6 +113,7 @@ def queue_connect(hotline: Hotline, call: CallParams) -> Plan:
     """<Queue url>: on the caller's side, just before they are put through to an operator."""
     plan = waiting.connecting(_language(hotline))
     operator_leg = call.text("DequeingCallSid", 64)
+    put_through(hotline, call.call_sid)
     if call.call_sid is not None and len(operator_leg) == SID_LENGTH:
         link_caller(hotline, operator_leg, call.call_sid)
         note_bridge(hotline, operator_leg, call.call_sid)
