@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
+from werkzeug.test import TestResponse
 
 from ivr.cli import make_cli
 from ivr.menu.prompts import find_recording
@@ -24,6 +25,10 @@ needs_tools = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which
 @pytest.fixture
 def prompts_dir(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SHIPPED, tmp_path / "prompts"))
+
+
+def cache_directives(response: TestResponse) -> set[str]:
+    return {part.strip() for part in response.headers["Cache-Control"].split(",")}
 
 
 def ivr(*args: str, prompts_dir: Path) -> tuple[int, str]:
@@ -120,17 +125,24 @@ def test_recording_downloads_with_long_caching_for_its_versioned_url(app: Flask)
     assert response.status_code == 200
     assert response.content_type == "audio/wav"
     assert response.data[:4] == b"RIFF"
-    assert "immutable" in response.headers["Cache-Control"]
+    assert cache_directives(response) == {"public", "max-age=31536000", "immutable"}
     revalidated = client.get(f"/prompts/ru/main_intro.wav?v={prompt.version}",
                              headers={"If-None-Match": response.headers["ETag"]})
     assert revalidated.status_code == 304
 
 
-def test_recording_asked_for_by_an_old_url_is_revalidated(app: Flask) -> None:
-    response = app.test_client().get("/prompts/ru/main_intro.wav?v=old")
+@pytest.mark.parametrize("query", ["?v=old", ""], ids=["old version", "no version"])
+def test_recording_asked_for_by_an_old_or_unversioned_url_is_revalidated(
+        app: Flask, query: str) -> None:
+    client = app.test_client()
+    response = client.get(f"/prompts/ru/main_intro.wav{query}")
 
     assert response.status_code == 200
-    assert "no-cache" in response.headers["Cache-Control"]
+    assert cache_directives(response) == {"no-cache"}
+    assert "Expires" not in response.headers
+    revalidated = client.get(f"/prompts/ru/main_intro.wav{query}",
+                             headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
 
 
 @pytest.mark.parametrize("path", ["/prompts/ru/nothing.wav", "/prompts/de/main_intro.wav",
