@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from flask import Flask
 from werkzeug.test import TestResponse
 
 from ivr.cli import make_cli
-from ivr.menu.prompts import find_recording
+from ivr.menu.menu_file import load_menu
+from ivr.menu.prompts import HOLD_AUDIO, find_recording
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 
@@ -25,6 +28,23 @@ needs_tools = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which
 @pytest.fixture
 def prompts_dir(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SHIPPED, tmp_path / "prompts"))
+
+
+def speak_with_voice(prompts_dir: Path, lang: str) -> None:
+    """Have Twilio's voice say every prompt of the language, as menu.yaml's `speak: voice`."""
+    path = prompts_dir / "menu.yaml"
+    menu = yaml.safe_load(path.read_text())
+    menu["languages"][lang] = {"say_language": "uk-UA", "voice": "Google.uk-UA-Wavenet-A",
+                               "speak": "voice"}
+    path.write_text(yaml.safe_dump(menu, allow_unicode=True))
+
+
+def machine_made_in(folder: Path) -> set[str]:
+    """The prompts of the shipped menu whose recordings `ivr prompts render` made."""
+    menu = load_menu(SHIPPED / "menu.yaml")
+    rendered = json.loads((folder / "rendered.json").read_text())
+    return {prompt_id for prompt_id in menu.prompt_ids() - {HOLD_AUDIO}
+            if prompt_id in rendered}
 
 
 def cache_directives(response: TestResponse) -> set[str]:
@@ -70,6 +90,56 @@ def test_check_finds_a_recording_made_from_an_older_text(prompts_dir: Path) -> N
     assert code == 1
     assert ("en/queue_goodbye: queue_goodbye.wav was made from an older text "
             "(run: ivr prompts render)") in output
+
+
+def test_check_warns_of_machine_made_recordings_but_passes(prompts_dir: Path) -> None:
+    by_hand = (prompts_dir / "ru" / "main_intro.wav").read_bytes() + b"\0\0"
+    (prompts_dir / "ru" / "main_intro.wav").write_bytes(by_hand)  # a person recorded it
+    made = {lang: len(machine_made_in(prompts_dir / lang)) for lang in ("ru", "uk", "en")}
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 0, output
+    assert output.splitlines() == [
+        *(f"warning: {lang}: {made[lang] - (lang == 'ru')} recording(s) are placeholders made "
+          "by `ivr prompts render`; record them with a person's voice" for lang in made),
+        f"every prompt has a text and a good recording in {prompts_dir}"]
+
+
+def test_a_language_spoken_by_twilios_voice_needs_texts_not_recordings(
+        prompts_dir: Path) -> None:
+    speak_with_voice(prompts_dir, "uk")
+    for recording in (prompts_dir / "uk").glob("*.wav"):
+        if recording.stem != HOLD_AUDIO:
+            recording.unlink()
+    texts = prompts_dir / "uk" / "texts.yaml"
+    texts.write_text(texts.read_text().replace("  queue_goodbye:", "  farewell:"))
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 1
+    problems = [line for line in output.splitlines() if line.startswith("uk/")]
+    assert problems == [f"uk/queue_goodbye: no text in {prompts_dir}/uk/texts.yaml"]
+    assert "warning: uk:" not in output
+
+
+def test_a_language_spoken_by_twilios_voice_says_every_prompt_but_plays_the_hold_audio(
+        prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    speak_with_voice(prompts_dir, "uk")
+    assert find_recording(prompts_dir / "uk", "main_intro") is not None
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=uk", twilio_params())
+
+    document = ET.fromstring(response.data)
+    assert document.find(".//Play") is None
+    say = document.find("Gather/Say")
+    assert say is not None
+    assert (say.get("language"), say.get("voice")) == ("uk-UA", "Google.uk-UA-Wavenet-A")
+    catalog = hotline_of(app).catalog
+    assert catalog.get("uk", HOLD_AUDIO).recording == "hold_music.wav"
+    assert catalog.recording_path("uk", "main_intro.wav") is None  # not served either
+    assert catalog.get("ru", "main_intro").recording == "main_intro.wav"
 
 
 def test_check_with_a_broken_menu_says_so_in_one_line(prompts_dir: Path) -> None:
