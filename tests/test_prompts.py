@@ -106,6 +106,21 @@ def test_check_warns_of_machine_made_recordings_but_passes(prompts_dir: Path) ->
         f"every prompt has a text and a good recording in {prompts_dir}"]
 
 
+def test_check_does_not_count_the_hold_audio_as_a_placeholder(prompts_dir: Path) -> None:
+    menu = load_menu(prompts_dir / "menu.yaml")
+    for lang in menu.languages:
+        rendered = json.loads((prompts_dir / lang / "rendered.json").read_text())
+        for prompt_id in menu.prompt_ids() - {HOLD_AUDIO}:
+            (prompts_dir / lang / f"{prompt_id}.wav").write_bytes(
+                (prompts_dir / lang / f"{prompt_id}.wav").read_bytes() + b"\0\0")
+        assert HOLD_AUDIO in rendered
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert (code, output.splitlines()) == (
+        0, [f"every prompt has a text and a good recording in {prompts_dir}"])
+
+
 def test_a_language_spoken_by_twilios_voice_needs_texts_not_recordings(
         prompts_dir: Path) -> None:
     speak_with_voice(prompts_dir, "uk")
@@ -234,7 +249,7 @@ def test_prompt_without_a_recording_is_spoken_in_its_language(
     assert say is not None
     assert say.get("language") == "uk-UA"
     assert say.get("voice") == "Google.uk-UA-Standard-A"
-    assert say.text == "Ви зателефонували на гарячу лінію. Ця розмова конфіденційна."
+    assert say.text == "Це гаряча лінія. Розмова конфіденційна."
 
 
 def test_broken_recording_is_spoken_instead_of_played(
@@ -252,7 +267,7 @@ def test_text_with_markup_is_escaped_in_twiml(prompts_dir: Path,
     hostile = "Press <Hangup/> & \"quotes\" </Say><Dial>+15551234567</Dial>"
     texts = prompts_dir / "en" / "texts.yaml"
     texts.write_text(texts.read_text().replace(
-        '"You have reached the hotline. This call is confidential."',
+        '"This is the hotline. Your call is confidential."',
         "'" + hostile.replace("'", "''") + "'"))
     (prompts_dir / "en" / "main_intro.wav").unlink()
     app = make_app(PROMPTS_DIR=str(prompts_dir))
@@ -272,4 +287,4 @@ def test_key_names_fill_in_the_texts_for_say(prompts_dir: Path,
 
     prompt = hotline_of(app).catalog.get("ru", "option_language")
 
-    assert prompt.text == "Чтобы выбрать другой язык, нажмите звёздочку."
+    assert prompt.text == "Другой язык — нажмите звёздочку."
