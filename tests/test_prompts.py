@@ -7,6 +7,7 @@ import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -30,13 +31,18 @@ def prompts_dir(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SHIPPED, tmp_path / "prompts"))
 
 
-def speak_with_voice(prompts_dir: Path, lang: str) -> None:
-    """Have Twilio's voice say every prompt of the language, as menu.yaml's `speak: voice`."""
+def edit_languages(prompts_dir: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Change menu.yaml's `languages:` in this copy of the prompts."""
     path = prompts_dir / "menu.yaml"
     menu = yaml.safe_load(path.read_text())
-    menu["languages"][lang] = {"say_language": "uk-UA", "voice": "Google.uk-UA-Wavenet-A",
-                               "speak": "voice"}
-    path.write_text(yaml.safe_dump(menu, allow_unicode=True))
+    change(menu["languages"])
+    path.write_text(yaml.safe_dump(menu, allow_unicode=True, sort_keys=False))
+
+
+def speak_with_voice(prompts_dir: Path, lang: str) -> None:
+    """Have Twilio's voice say every prompt of the language, as menu.yaml's `speak: voice`."""
+    edit_languages(prompts_dir, lambda languages: languages.update({lang: {
+        "say_language": "uk-UA", "voice": "Google.uk-UA-Wavenet-A", "speak": "voice"}}))
 
 
 def machine_made_in(folder: Path) -> set[str]:
@@ -93,6 +99,8 @@ def test_check_finds_a_recording_made_from_an_older_text(prompts_dir: Path) -> N
 
 
 def test_check_warns_of_machine_made_recordings_but_passes(prompts_dir: Path) -> None:
+    edit_languages(prompts_dir, lambda languages: [spec.pop("speak", None)
+                                                   for spec in languages.values()])
     by_hand = (prompts_dir / "ru" / "main_intro.wav").read_bytes() + b"\0\0"
     (prompts_dir / "ru" / "main_intro.wav").write_bytes(by_hand)  # a person recorded it
     made = {lang: len(machine_made_in(prompts_dir / lang)) for lang in ("ru", "uk", "en")}
