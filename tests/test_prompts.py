@@ -248,6 +248,8 @@ def test_only_recordings_are_served(app: Flask, path: str) -> None:
 
 def test_prompt_without_a_recording_is_spoken_in_its_language(
         prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    edit_languages(prompts_dir, lambda languages: languages.update(
+        uk={"say_language": "uk-UA", "voice": "Google.uk-UA-Standard-A"}))
     (prompts_dir / "uk" / "main_intro.wav").unlink()
     app = make_app(PROMPTS_DIR=str(prompts_dir))
 
