@@ -12,7 +12,7 @@ import pytest
 import yaml
 from flask import Flask
 
-from ivr.menu.menu_file import MenuError, load_menu
+from ivr.menu.menu_file import MenuError, Voice, load_menu
 from ivr.settings import PROJECT_ROOT
 
 SHIPPED = PROJECT_ROOT / "prompts"
@@ -67,6 +67,10 @@ BREAKAGES: list[tuple[str, Callable[[dict], None], str]] = [  # type: ignore[typ
      "prompt 'option_operator' would announce two keys"),
     ("prompt id that could be a path", lambda m: m["nodes"]["about"].update(prompts=["../x"]),
      "'../x': a prompt id is lower-case letters"),
+    ("speak neither recordings nor voice", lambda m: m["languages"]["uk"].update(speak="tts"),
+     "languages.uk.speak: must be recordings (the default) or voice"),
+    ("typo in a language's setting", lambda m: m["languages"]["uk"].update(speek="voice"),
+     "languages.uk.speek: not a setting of a language"),
 ]
 
 
@@ -83,6 +87,17 @@ def test_a_broken_menu_is_refused_with_the_file_and_the_problem(
     assert str(error.value).startswith(f"{path}: ")
     assert problem in str(error.value)
     assert "\n" not in str(error.value)
+
+
+def test_a_language_speaks_its_recordings_unless_told_to_use_twilios_voice(
+        prompts_dir: Path) -> None:
+    path = edit_menu(prompts_dir, lambda m: m["languages"].update(
+        uk={"say_language": "uk-UA", "voice": "Google.uk-UA-Wavenet-A", "speak": "voice"}))
+
+    menu = load_menu(path)
+
+    assert menu.languages["uk"] == Voice("uk-UA", "Google.uk-UA-Wavenet-A", "voice")
+    assert menu.languages["ru"].speak == "recordings"
 
 
 def test_menu_that_is_not_yaml_names_the_line(prompts_dir: Path) -> None:

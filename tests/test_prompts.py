@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 from flask import Flask
+from werkzeug.test import TestResponse
 
 from ivr.cli import make_cli
-from ivr.menu.prompts import find_recording
+from ivr.menu.menu_file import load_menu
+from ivr.menu.prompts import HOLD_AUDIO, find_recording
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 
@@ -24,6 +29,32 @@ needs_tools = pytest.mark.skipif(not (shutil.which("espeak-ng") and shutil.which
 @pytest.fixture
 def prompts_dir(tmp_path: Path) -> Path:
     return Path(shutil.copytree(SHIPPED, tmp_path / "prompts"))
+
+
+def edit_languages(prompts_dir: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    """Change menu.yaml's `languages:` in this copy of the prompts."""
+    path = prompts_dir / "menu.yaml"
+    menu = yaml.safe_load(path.read_text())
+    change(menu["languages"])
+    path.write_text(yaml.safe_dump(menu, allow_unicode=True, sort_keys=False))
+
+
+def speak_with_voice(prompts_dir: Path, lang: str) -> None:
+    """Have Twilio's voice say every prompt of the language, as menu.yaml's `speak: voice`."""
+    edit_languages(prompts_dir, lambda languages: languages.update({lang: {
+        "say_language": "uk-UA", "voice": "Google.uk-UA-Wavenet-A", "speak": "voice"}}))
+
+
+def machine_made_in(folder: Path) -> set[str]:
+    """The prompts of the shipped menu whose recordings `ivr prompts render` made."""
+    menu = load_menu(SHIPPED / "menu.yaml")
+    rendered = json.loads((folder / "rendered.json").read_text())
+    return {prompt_id for prompt_id in menu.prompt_ids() - {HOLD_AUDIO}
+            if prompt_id in rendered}
+
+
+def cache_directives(response: TestResponse) -> set[str]:
+    return {part.strip() for part in response.headers["Cache-Control"].split(",")}
 
 
 def ivr(*args: str, prompts_dir: Path) -> tuple[int, str]:
@@ -65,6 +96,73 @@ def test_check_finds_a_recording_made_from_an_older_text(prompts_dir: Path) -> N
     assert code == 1
     assert ("en/queue_goodbye: queue_goodbye.wav was made from an older text "
             "(run: ivr prompts render)") in output
+
+
+def test_check_warns_of_machine_made_recordings_but_passes(prompts_dir: Path) -> None:
+    edit_languages(prompts_dir, lambda languages: [spec.pop("speak", None)
+                                                   for spec in languages.values()])
+    by_hand = (prompts_dir / "ru" / "main_intro.wav").read_bytes() + b"\0\0"
+    (prompts_dir / "ru" / "main_intro.wav").write_bytes(by_hand)  # a person recorded it
+    made = {lang: len(machine_made_in(prompts_dir / lang)) for lang in ("ru", "uk", "en")}
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 0, output
+    assert output.splitlines() == [
+        *(f"warning: {lang}: {made[lang] - (lang == 'ru')} recording(s) are placeholders made "
+          "by `ivr prompts render`; record them with a person's voice" for lang in made),
+        f"every prompt has a text and a good recording in {prompts_dir}"]
+
+
+def test_check_does_not_count_the_hold_audio_as_a_placeholder(prompts_dir: Path) -> None:
+    menu = load_menu(prompts_dir / "menu.yaml")
+    for lang in menu.languages:
+        rendered = json.loads((prompts_dir / lang / "rendered.json").read_text())
+        for prompt_id in menu.prompt_ids() - {HOLD_AUDIO}:
+            (prompts_dir / lang / f"{prompt_id}.wav").write_bytes(
+                (prompts_dir / lang / f"{prompt_id}.wav").read_bytes() + b"\0\0")
+        assert HOLD_AUDIO in rendered
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert (code, output.splitlines()) == (
+        0, [f"every prompt has a text and a good recording in {prompts_dir}"])
+
+
+def test_a_language_spoken_by_twilios_voice_needs_texts_not_recordings(
+        prompts_dir: Path) -> None:
+    speak_with_voice(prompts_dir, "uk")
+    for recording in (prompts_dir / "uk").glob("*.wav"):
+        if recording.stem != HOLD_AUDIO:
+            recording.unlink()
+    texts = prompts_dir / "uk" / "texts.yaml"
+    texts.write_text(texts.read_text().replace("  queue_goodbye:", "  farewell:"))
+
+    code, output = ivr("prompts", "check", prompts_dir=prompts_dir)
+
+    assert code == 1
+    problems = [line for line in output.splitlines() if line.startswith("uk/")]
+    assert problems == [f"uk/queue_goodbye: no text in {prompts_dir}/uk/texts.yaml"]
+    assert "warning: uk:" not in output
+
+
+def test_a_language_spoken_by_twilios_voice_says_every_prompt_but_plays_the_hold_audio(
+        prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    speak_with_voice(prompts_dir, "uk")
+    assert find_recording(prompts_dir / "uk", "main_intro") is not None
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    response = signed_post(app.test_client(), "/voice/menu?node=main&lang=uk", twilio_params())
+
+    document = ET.fromstring(response.data)
+    assert document.find(".//Play") is None
+    say = document.find("Gather/Say")
+    assert say is not None
+    assert (say.get("language"), say.get("voice")) == ("uk-UA", "Google.uk-UA-Wavenet-A")
+    catalog = hotline_of(app).catalog
+    assert catalog.get("uk", HOLD_AUDIO).recording == "hold_music.wav"
+    assert catalog.recording_path("uk", "main_intro.wav") is None  # not served either
+    assert catalog.get("ru", "main_intro").recording == "main_intro.wav"
 
 
 def test_check_with_a_broken_menu_says_so_in_one_line(prompts_dir: Path) -> None:
@@ -120,17 +218,24 @@ def test_recording_downloads_with_long_caching_for_its_versioned_url(app: Flask)
     assert response.status_code == 200
     assert response.content_type == "audio/wav"
     assert response.data[:4] == b"RIFF"
-    assert "immutable" in response.headers["Cache-Control"]
+    assert cache_directives(response) == {"public", "max-age=31536000", "immutable"}
     revalidated = client.get(f"/prompts/ru/main_intro.wav?v={prompt.version}",
                              headers={"If-None-Match": response.headers["ETag"]})
     assert revalidated.status_code == 304
 
 
-def test_recording_asked_for_by_an_old_url_is_revalidated(app: Flask) -> None:
-    response = app.test_client().get("/prompts/ru/main_intro.wav?v=old")
+@pytest.mark.parametrize("query", ["?v=old", ""], ids=["old version", "no version"])
+def test_recording_asked_for_by_an_old_or_unversioned_url_is_revalidated(
+        app: Flask, query: str) -> None:
+    client = app.test_client()
+    response = client.get(f"/prompts/ru/main_intro.wav{query}")
 
     assert response.status_code == 200
-    assert "no-cache" in response.headers["Cache-Control"]
+    assert cache_directives(response) == {"no-cache"}
+    assert "Expires" not in response.headers
+    revalidated = client.get(f"/prompts/ru/main_intro.wav{query}",
+                             headers={"If-None-Match": response.headers["ETag"]})
+    assert revalidated.status_code == 304
 
 
 @pytest.mark.parametrize("path", ["/prompts/ru/nothing.wav", "/prompts/de/main_intro.wav",
@@ -143,6 +248,8 @@ def test_only_recordings_are_served(app: Flask, path: str) -> None:
 
 def test_prompt_without_a_recording_is_spoken_in_its_language(
         prompts_dir: Path, make_app: Callable[..., Flask]) -> None:
+    edit_languages(prompts_dir, lambda languages: languages.update(
+        uk={"say_language": "uk-UA", "voice": "Google.uk-UA-Standard-A"}))
     (prompts_dir / "uk" / "main_intro.wav").unlink()
     app = make_app(PROMPTS_DIR=str(prompts_dir))
 
@@ -152,7 +259,7 @@ def test_prompt_without_a_recording_is_spoken_in_its_language(
     assert say is not None
     assert say.get("language") == "uk-UA"
     assert say.get("voice") == "Google.uk-UA-Standard-A"
-    assert say.text == "Ви зателефонували на гарячу лінію. Ця розмова конфіденційна."
+    assert say.text == "Це гаряча лінія. Розмова конфіденційна."
 
 
 def test_broken_recording_is_spoken_instead_of_played(
@@ -170,7 +277,7 @@ def test_text_with_markup_is_escaped_in_twiml(prompts_dir: Path,
     hostile = "Press <Hangup/> & \"quotes\" </Say><Dial>+15551234567</Dial>"
     texts = prompts_dir / "en" / "texts.yaml"
     texts.write_text(texts.read_text().replace(
-        '"You have reached the hotline. This call is confidential."',
+        '"This is the hotline. Your call is confidential."',
         "'" + hostile.replace("'", "''") + "'"))
     (prompts_dir / "en" / "main_intro.wav").unlink()
     app = make_app(PROMPTS_DIR=str(prompts_dir))
@@ -190,4 +297,4 @@ def test_key_names_fill_in_the_texts_for_say(prompts_dir: Path,
 
     prompt = hotline_of(app).catalog.get("ru", "option_language")
 
-    assert prompt.text == "Чтобы выбрать другой язык, нажмите звёздочку."
+    assert prompt.text == "Другой язык — нажмите звёздочку."

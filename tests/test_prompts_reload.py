@@ -17,8 +17,8 @@ from ivr.menu import reloading
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 
-MAIN_INTRO = '"You have reached the hotline. This call is confidential."'
-NEW_INTRO = "You have reached the hotline. Everything you say stays here."
+MAIN_INTRO = '"This is the hotline. Your call is confidential."'
+NEW_INTRO = "This is the hotline. Everything you say stays here."
 
 
 @pytest.fixture

@@ -24,12 +24,18 @@ def prompts() -> None:
 
 
 @prompts.command("check", help="List prompts without a text and recordings missing, empty, "
-                 "not audio or older than their text; exit 1 if there is any.")
+                 "not audio or older than their text; exit 1 if there is any. Warn about "
+                 "recordings made by `ivr prompts render`.")
 def prompts_check() -> None:
     root = _prompts_dir()
-    problems = prompt_files.check(_load_menu(root), root)
+    menu = _load_menu(root)
+    problems = prompt_files.check(menu, root)
     for problem in problems:
         click.echo(str(problem))
+    # Machine-made speech works, but a person's voice is kinder to a caller in trouble.
+    for lang, count in prompt_files.placeholders(menu, root).items():
+        click.echo(f"warning: {lang}: {count} recording(s) are placeholders made by "
+                   "`ivr prompts render`; record them with a person's voice")
     if problems:
         fail(f"{len(problems)} prompt problem(s) in {root}")
     click.echo(f"every prompt has a text and a good recording in {root}")

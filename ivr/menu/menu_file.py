@@ -21,6 +21,11 @@ from ivr.menu.hours import ALWAYS, Hours, parse_clock, parse_days
 from ivr.settings import StartupError
 
 NodeKind = Literal["language", "menu", "message", "hangup", "operator", "callback"]
+# How a language's prompts reach the caller: its recordings (<Play>, <Say> where there is no
+# good one), or Twilio's voice for every prompt, for a language whose recordings are poor.
+Speak = Literal["recordings", "voice"]
+SPEAK_CHOICES: tuple[Speak, ...] = ("recordings", "voice")
+LANGUAGE_FIELDS = frozenset({"say_language", "voice", "speak"})
 KINDS: tuple[NodeKind, ...] = ("language", "menu", "message", "hangup", "operator", "callback")
 KEYS = frozenset("0123456789*#")
 PROMPT_ID = re.compile(r"[a-z0-9_]{1,64}")
@@ -81,6 +86,7 @@ class MenuError(StartupError):
 class Voice:
     say_language: str
     voice: str
+    speak: Speak = "recordings"
 
 
 @dataclass(frozen=True)
@@ -264,6 +270,9 @@ class _Parser:
             if not LANGUAGE_CODE.fullmatch(code):
                 raise _Invalid(where, "a language code is two or three lower-case letters")
             spec = _mapping(spec, where)
+            unknown = set(spec) - LANGUAGE_FIELDS
+            if unknown:
+                raise _Invalid(f"{where}.{sorted(unknown)[0]}", "not a setting of a language")
             say_language, voice = spec.get("say_language"), spec.get("voice")
             if not isinstance(say_language, str) or not SAY_LANGUAGE.fullmatch(say_language):
                 raise _Invalid(f"{where}.say_language", "must be like ru-RU")
@@ -273,7 +282,11 @@ class _Parser:
             if known and voice not in known:
                 raise _Invalid(f"{where}.voice", f"{voice} does not speak {say_language}; "
                                f"use one of {', '.join(known)}")
-            languages[code] = Voice(say_language=say_language, voice=voice)
+            speak = spec.get("speak", "recordings")
+            if speak not in SPEAK_CHOICES:
+                raise _Invalid(f"{where}.speak", "must be recordings (the default) or voice")
+            languages[code] = Voice(say_language=say_language, voice=voice,
+                                    speak=cast(Speak, speak))
         if not languages:
             raise _Invalid("languages", "at least one language is needed")
         return languages

@@ -1,8 +1,10 @@
 """What a caller hears: the texts and recordings under `prompts/<lang>/`.
 
 Each prompt is a recording (`<id>.wav` or `<id>.mp3`) when there is a good one, and otherwise
-its text, spoken by Twilio's <Say> in that language. A text may say `{key}`: it becomes the key
-the menu gives that option, so the digits live in one place (menu.yaml).
+its text, spoken by Twilio's <Say> in that language; a language with `speak: voice` in
+menu.yaml has every prompt spoken by <Say>, whatever recordings it has, except the hold audio.
+A text may say `{key}`: it becomes the key the menu gives that option, so the digits live in
+one place (menu.yaml).
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ TEXTS_FILE = "texts.yaml"
 MANIFEST_FILE = "rendered.json"
 # Polly's limit for one <Say>; Google's is higher, basic voices' lower (bytes).
 SAY_LIMIT = 3000
+# Music, not words: played in every language whatever its `speak`, made by
+# `ivr prompts render` from synthesis.hold_audio rather than from its text (which <Say>
+# says only when there is no good file).
+HOLD_AUDIO = "hold_music"
 
 
 @dataclass(frozen=True)
@@ -61,7 +67,8 @@ def load_catalog(menu: Menu, root: Path) -> Catalog:
         texts = load_texts(root, lang, menu)
         for prompt_id in sorted(menu.prompt_ids()):
             recording = find_recording(root / lang, prompt_id)
-            if recording is not None and audio_problem(recording) is not None:
+            if recording is not None and (not plays_recording(menu, lang, prompt_id)
+                                          or audio_problem(recording) is not None):
                 recording = None
             text = texts.get(prompt_id)
             if text is None and recording is None:
@@ -75,6 +82,11 @@ def load_catalog(menu: Menu, root: Path) -> Catalog:
                 version=_digest(recording.read_bytes())[:10] if recording else None,
             )
     return Catalog(root=root, prompts=prompts)
+
+
+def plays_recording(menu: Menu, lang: str, prompt_id: str) -> bool:
+    """Whether callers hear this prompt's recording (if good) rather than Twilio's voice."""
+    return menu.languages[lang].speak == "recordings" or prompt_id == HOLD_AUDIO
 
 
 def load_texts(root: Path, lang: str, menu: Menu) -> dict[str, str]:
@@ -179,15 +191,40 @@ def check(menu: Menu, root: Path) -> list[Problem]:
             continue
         manifest = read_manifest(root / lang)
         for prompt_id in sorted(menu.prompt_ids()):
-            problems.extend(_check_prompt(root / lang, lang, prompt_id, texts.get(prompt_id),
-                                          manifest.get(prompt_id)))
+            text = texts.get(prompt_id)
+            if text is None:
+                problems.append(Problem(lang, prompt_id, f"no text in {root / lang / TEXTS_FILE}"))
+            if plays_recording(menu, lang, prompt_id):
+                problems.extend(_check_recording(root / lang, lang, prompt_id, text,
+                                                 manifest.get(prompt_id)))
     return problems
 
 
-def _check_prompt(folder: Path, lang: str, prompt_id: str, text: str | None,
-                  rendered: Mapping[str, str] | None) -> Iterator[Problem]:
-    if text is None:
-        yield Problem(lang, prompt_id, f"no text in {folder / TEXTS_FILE}")
+def placeholders(menu: Menu, root: Path) -> dict[str, int]:
+    """Per language, how many of the recordings callers hear `ivr prompts render` made: the
+    machine's voice, to be replaced by a person's (the hold audio is meant to be made)."""
+    found = {}
+    for lang in menu.languages:
+        manifest = read_manifest(root / lang)
+        made = sum(1 for prompt_id in menu.prompt_ids()
+                   if prompt_id != HOLD_AUDIO and plays_recording(menu, lang, prompt_id)
+                   and machine_made(root / lang, prompt_id, manifest))
+        if made:
+            found[lang] = made
+    return found
+
+
+def machine_made(folder: Path, prompt_id: str,
+                 manifest: Mapping[str, Mapping[str, str]]) -> bool:
+    """Whether the prompt's recording is a good one that `ivr prompts render` made."""
+    recording = find_recording(folder, prompt_id)
+    rendered = manifest.get(prompt_id)
+    return bool(recording is not None and rendered and audio_problem(recording) is None
+                and rendered.get("audio") == _digest(recording.read_bytes()))
+
+
+def _check_recording(folder: Path, lang: str, prompt_id: str, text: str | None,
+                     rendered: Mapping[str, str] | None) -> Iterator[Problem]:
     recording = find_recording(folder, prompt_id)
     if recording is None:
         yield Problem(lang, prompt_id, "no recording (run: ivr prompts render)")
@@ -196,8 +233,10 @@ def _check_prompt(folder: Path, lang: str, prompt_id: str, text: str | None,
     if problem is not None:
         yield Problem(lang, prompt_id, f"{recording.name} is {problem}")
         return
-    # Only a recording we made ourselves can be stale; a human recording is left alone.
-    if rendered and text is not None and rendered.get("audio") == _digest(recording.read_bytes()) \
+    # Only a recording we made ourselves can be stale; a human recording is left alone, and
+    # the hold audio is made from no text.
+    if rendered and text is not None and prompt_id != HOLD_AUDIO \
+            and rendered.get("audio") == _digest(recording.read_bytes()) \
             and rendered.get("text") != _digest(text.encode()):
         yield Problem(lang, prompt_id, f"{recording.name} was made from an older text "
                       "(run: ivr prompts render)")
@@ -216,9 +255,10 @@ def write_manifest(folder: Path, manifest: Mapping[str, Mapping[str, str]]) -> N
     (folder / MANIFEST_FILE).write_text(text, encoding="utf-8")
 
 
-def record_rendering(manifest: dict[str, dict[str, str]], prompt_id: str, text: str,
+def record_rendering(manifest: dict[str, dict[str, str]], prompt_id: str, made_from: str,
                      audio: bytes) -> None:
-    manifest[prompt_id] = {"text": _digest(text.encode()), "audio": _digest(audio)}
+    """Remember a recording we made, and what from: its text, or for the hold audio a name."""
+    manifest[prompt_id] = {"text": _digest(made_from.encode()), "audio": _digest(audio)}
 
 
 def needs_rendering(folder: Path, prompt_id: str, text: str,

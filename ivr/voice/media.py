@@ -22,13 +22,15 @@ def recording(lang: str, file_name: str) -> Response:
     path = catalog.recording_path(lang, file_name)
     if path is None:
         abort(404)
-    response = send_file(path, mimetype=AUDIO_TYPES[path.suffix], conditional=True, etag=True,
-                         max_age=0)
     prompt = catalog.get(lang, path.stem)
-    if request.args.get("v") == prompt.version:
-        response.cache_control.public = True
-        response.cache_control.max_age = LONG
+    versioned = request.args.get("v") == prompt.version
+    # send_file marks its answer no-cache unless given a max_age above 0. A versioned URL
+    # never changes its bytes, so Twilio's proxies may keep it for a year without asking.
+    response = send_file(path, mimetype=AUDIO_TYPES[path.suffix], conditional=True, etag=True,
+                         max_age=LONG if versioned else 0)
+    if versioned:
         response.cache_control.immutable = True
-    else:
-        response.cache_control.no_cache = True
+    else:  # asked again every time (a 304 when unchanged), with no lifetime to misread
+        response.cache_control.max_age = None
+        response.headers.pop("Expires", None)
     return response
