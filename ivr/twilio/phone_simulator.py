@@ -224,6 +224,14 @@ class Phone:
     def recording(self) -> bool:
         return self._recorder is not None
 
+    @property
+    def waiting_for(self) -> int | None:
+        """The seconds Twilio waits now for a key or for the end of a message; None if it
+        waits for neither."""
+        if self._recorder is not None:
+            return self._recorder.timeout
+        return self._gather.timeout if self._gather is not None else None
+
     def params(self) -> dict[str, str]:
         params = {"CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.caller,
                   "To": self.hotline, "Caller": self.caller, "Called": self.hotline,
