@@ -45,6 +45,7 @@ from bench.webhooks import BIN, PUBLIC_BASE_URL, ROOT, database_url, gunicorn
 from ivr import phones
 from ivr.models import CallbackRequest, RequestCall
 from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, seconds_heard
+from ivr.twilio.trial_call import saved_reference
 
 LANGUAGES = {"ru": "1", "uk": "2", "en": "3"}  # the language menu's keys
 # A caller of each language calls from a country whose callers hear it first.
@@ -125,20 +126,6 @@ def verdict(journey: Journey, walk: Walk) -> tuple[bool, str]:
     return not misses, "; ".join(misses)
 
 
-def reference_heard(heard: Sequence[Heard]) -> tuple[str, int] | None:
-    """The request's number read out after "saved", and where in `heard` it ends."""
-    for index, item in enumerate(heard):
-        if item.prompt != "callback_saved":
-            continue
-        end = index + 1
-        while end < len(heard) and (heard[end].prompt or "").startswith("digit_"):
-            end += 1
-        if end > index + 1:
-            digits = "".join((item.prompt or "")[len("digit_"):] for item in heard[index + 1:end])
-            return digits, end
-    return None
-
-
 def answer_to(heard: Sequence[Heard], language_key: str, main_key: str | None) -> str | None:
     """What the caller presses after hearing `heard` (None: nothing). The latest question
     heard is the one that waits for an answer."""
@@ -175,7 +162,7 @@ def walk(phone: Phone, journey: Journey, language: str, prompts_dir: Path,
     try:
         heard = phone.dial()
         for _ in range(MAX_STEPS):
-            if phone.queued is not None or reference_heard(phone.heard) or phone.hung_up:
+            if phone.queued is not None or saved_reference(phone.heard) or phone.hung_up:
                 break
             key = answer_to(heard, LANGUAGES[language], journey.main_key)
             if key is None:
@@ -198,7 +185,7 @@ def _ending(phone: Phone, presses: int, trips: int, prompts_dir: Path,
         before = phone.heard[:phone.queued.heard_before]
         return Walk(presses, seconds_heard(before, prompts_dir), phone.timeouts_waited, trips,
                     "queue")
-    saved = reference_heard(phone.heard)
+    saved = saved_reference(phone.heard)
     if saved is not None:
         reference, end = saved
         return Walk(presses, seconds_heard(phone.heard[:end], prompts_dir),

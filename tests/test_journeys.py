@@ -19,7 +19,6 @@ from bench.journeys import (
     Walk,
     answer_to,
     new_caller,
-    reference_heard,
     stored_in,
     table,
     verdict,
@@ -28,6 +27,7 @@ from bench.journeys import (
 from ivr.database import db
 from ivr.operators import accounts
 from ivr.twilio.phone_simulator import Heard, NotTimed, Phone, say_seconds, seconds_heard
+from ivr.twilio.trial_call import saved_reference
 from tests.fake_twilio import FakeTwilio
 from tests.support import hotline_of
 
@@ -102,8 +102,8 @@ def test_the_reference_is_the_digits_after_saved() -> None:
         "callback_confirm", "digit_6", "callback_saved", "digit_4", "digit_8", "digit_3",
         "callback_saved_more", "callback_identify")]
 
-    assert reference_heard(heard) == ("483", 6)
-    assert reference_heard(heard[:3]) is None  # "saved" with no number is not "saved"
+    assert saved_reference(heard) == ("483", 6)
+    assert saved_reference(heard[:3]) is None  # "saved" with no number is not "saved"
 
 
 def test_a_goal_is_met_only_by_its_ending_within_its_presses_and_seconds() -> None:
