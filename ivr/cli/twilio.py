@@ -99,8 +99,9 @@ def call() -> None:
               help="Once the caller waits in the queue, pick up the ring the app placed to an "
               "operator (found in the database), as that operator's phone: accept, be put "
               "through, end the conversation. Not against a production hotline.")
-@click.option("--keep", is_flag=True, help="Leave the callback request the call made open "
-              "(it is closed by default: operators never see a trial's request).")
+@click.option("--keep", is_flag=True, help="Leave open the callback request the call made "
+              "(by default it is closed as soon as the call ends, so that it never waits in "
+              "the operators' queue).")
 @with_appcontext
 def call_simulate(keys: str, url: str | None, lang: str | None, caller: str,
                   withheld: bool, answer_operator: bool, keep: bool) -> None:
