@@ -43,11 +43,12 @@ from bench.calls import Timings, http_sender
 from bench.drill import always_open_prompts, engine_for, prepare, with_an_operator_on_duty
 from bench.webhooks import BIN, PUBLIC_BASE_URL, ROOT, database_url, gunicorn
 from ivr import phones
+from ivr.menu.menu_file import load_menu
 from ivr.models import CallbackRequest, RequestCall
 from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, seconds_heard
-from ivr.twilio.trial_call import saved_reference
+from ivr.twilio.trial_call import language_key, saved_reference
 
-LANGUAGES = {"ru": "1", "uk": "2", "en": "3"}  # the language menu's keys
+LANGUAGES = ("ru", "uk", "en")
 # A caller of each language calls from a country whose callers hear it first.
 PREFIXES = {"ru": "+7916", "uk": "+38050", "en": "+44791"}
 MAX_STEPS = 40
@@ -153,9 +154,10 @@ def counting(send: Send, trips: list[int]) -> Send:
     return counted
 
 
-def walk(phone: Phone, journey: Journey, language: str, prompts_dir: Path,
+def walk(phone: Phone, journey: Journey, language_key: str, prompts_dir: Path,
          stored: Stored) -> Walk:
-    """Play one call of the journey, driven by what the caller hears; hang up at the goal."""
+    """Play one call of the journey, driven by what the caller hears; hang up at the goal.
+    `language_key`: the key of the caller's language at the language menu."""
     trips = [0]
     phone.send = counting(phone.send, trips)
     presses = 0
@@ -164,7 +166,7 @@ def walk(phone: Phone, journey: Journey, language: str, prompts_dir: Path,
         for _ in range(MAX_STEPS):
             if phone.queued is not None or saved_reference(phone.heard) or phone.hung_up:
                 break
-            key = answer_to(heard, LANGUAGES[language], journey.main_key)
+            key = answer_to(heard, language_key, journey.main_key)
             if key is None:
                 heard = phone.wait()
             else:
@@ -248,13 +250,14 @@ def table(rows: Sequence[Row]) -> list[str]:
 
 def play(send: Send, token: str, journeys: Sequence[Journey], languages: Sequence[str],
          prompts_dir: Path, stored: Stored, rng: random.Random, used: set[str]) -> list[Row]:
+    menu = load_menu(prompts_dir / "menu.yaml")
     rows = []
     for journey in journeys:
         for language in languages:
             phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
                           caller=new_caller(language, rng, used), account_sid="AC" + "1" * 32)
-            rows.append(Row(journey, language, walk(phone, journey, language, prompts_dir,
-                                                    stored)))
+            key = language_key(menu, language)
+            rows.append(Row(journey, language, walk(phone, journey, key, prompts_dir, stored)))
     return rows
 
 

@@ -165,7 +165,7 @@ def walk_in_english(app: Flask, phone: Dial, journey: Journey) -> tuple[Walk, Ph
     call = phone(caller=new_caller("en", random.Random(), set()))
     with app.app_context():
         stored = stored_in(db.engine)
-    return walk(call, journey, "en", hotline_of(app).settings.prompts_dir, stored), call
+    return walk(call, journey, "3", hotline_of(app).settings.prompts_dir, stored), call
 
 
 def test_a_caller_who_asks_for_an_operator_stops_in_the_queue(
@@ -205,7 +205,7 @@ def test_a_request_heard_as_saved_but_not_in_the_database_is_not_kept(
         desk_app: Flask, phone: Dial) -> None:
     call = phone(caller=new_caller("en", random.Random(), set()))
 
-    result = walk(call, JOURNEY["callback"], "en", hotline_of(desk_app).settings.prompts_dir,
+    result = walk(call, JOURNEY["callback"], "3", hotline_of(desk_app).settings.prompts_dir,
                   lambda call_sid, reference: False)
 
     assert result.ending == "saved" and not result.kept
