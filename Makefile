@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck unit bench drill lock clean
+.PHONY: run test lint typecheck unit bench drill journeys lock clean
 
 # Every install takes the versions in constraints.txt: what the tests last passed with.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
@@ -47,6 +47,9 @@ bench: $(VENV)/installed-dev
 
 drill: $(VENV)/installed-dev
 	$(BIN)/python -m bench.drill
+
+journeys: $(VENV)/installed-dev
+	$(BIN)/python -m bench.journeys
 
 # Take the newest releases pyproject.toml's ranges allow into constraints.txt (then run
 # `make test`, and commit constraints.txt with what changed).

@@ -70,6 +70,6 @@ def test_every_path_is_documented(app: Flask) -> None:
 
 
 @pytest.mark.parametrize("target", ["make run", "make test", "make bench", "make drill",
-                                    "make lock"])
+                                    "make journeys", "make lock"])
 def test_make_targets_are_documented(target: str) -> None:
     assert target in README

@@ -179,15 +179,25 @@ def _complete(connection: Connection, request_id: int, request: NewRequest) -> N
 
 
 def find_by_reference(connection: Connection, reference: str) -> CallbackRequest | None:
-    """The request a caller quotes: its own number, or one a caller was told on a call."""
-    request_id = connection.scalar(
-        sa.select(CallbackRequest.id).where(CallbackRequest.reference == reference)
-        .union(sa.select(RequestCall.request_id).where(RequestCall.reference == reference))
-        .limit(1))
-    if request_id is None:
-        return None
+    """The request a caller quotes: its own number, or one a caller was told on a call. A
+    number names one open request, but closed ones may have had it too: the open one first,
+    else the newest."""
+    named = (sa.select(CallbackRequest.id).where(CallbackRequest.reference == reference)
+             .union(sa.select(RequestCall.request_id).where(RequestCall.reference == reference)))
     with Session(bind=connection) as session:
-        return session.get(CallbackRequest, request_id)
+        return session.scalars(
+            sa.select(CallbackRequest).where(CallbackRequest.id.in_(named))
+            .order_by((CallbackRequest.status == "open").desc(), CallbackRequest.id.desc())
+            .limit(1)).first()
+
+
+def made_or_renewed_by(connection: Connection, call_sid: str) -> list[CallbackRequest]:
+    """The requests a call made or renewed (its `first_call_sid` says which)."""
+    with Session(bind=connection) as session:
+        return list(session.scalars(
+            sa.select(CallbackRequest).join(RequestCall,
+                                            RequestCall.request_id == CallbackRequest.id)
+            .where(RequestCall.call_sid == call_sid).order_by(CallbackRequest.id)))
 
 
 def _upsert_request(connection: Connection, vault: PhoneVault,

@@ -1,4 +1,4 @@
-"""`ivr callbacks list` and `ivr spool ...`."""
+"""`ivr callbacks list|close` and `ivr spool ...`."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ from ivr.callback_requests.spool import Rejected
 from ivr.cli.exits import explain, fail
 from ivr.database import db
 from ivr.models import CallbackRequest
-from ivr.operators import work_queue
+from ivr.operators import claims, work_queue
+from ivr.operators.audit import CLI
 from ivr.phones import PhoneVault, mask
 from ivr.services import current_hotline
+
+REFERENCE_LENGTH = 8  # as stored; the numbers told are six digits
 
 
 @click.group("callbacks", cls=AppGroup, help="Callback requests.")
@@ -49,6 +52,32 @@ def list_requests(status: str | None, as_json: bool) -> None:
                    f"{request.language:<4} {request.reason:<16} {row['number']:<16} "
                    f"{request.attempts:>5} {message:<7} "
                    f"{request.created_at:%Y-%m-%d %H:%M}")
+
+
+@callback_requests.command("close", help="Close an open request with the outcome `closed` "
+                           "(written to the audit log as cli). REFERENCE: the request's number, "
+                           "or a number a caller was told on a call.")
+@click.argument("reference")
+def close(reference: str) -> None:
+    hotline = current_hotline()
+    wanted = "".join(reference.split())
+    if not (wanted.isascii() and wanted.isdigit() and len(wanted) <= REFERENCE_LENGTH):
+        fail(f"{reference!r} is not a request's number (six digits, like 483920)")
+    request = store.find_by_reference(db.session.connection(), wanted)
+    if request is None:
+        fail(f"no callback request has the number {wanted}")
+    now = hotline.clock.now()
+    holder = claims.held(request, now, hotline.settings.claim_minutes)
+    if not claims.close(db.session(), CLI, request.id, now):
+        db.session.rollback()
+        how = f" ({request.status})" if request.status != "open" else " (a moment ago)"
+        fail(f"request {request.reference} is already closed{how}")
+    db.session.commit()
+    told = "" if request.reference == wanted else f" (told as {wanted})"
+    claim = "; the operator's claim on it ended" if holder else ""
+    click.echo(f"request {request.reference}{told} closed (outcome closed, audited as cli): "
+               f"{request.language}, {request.reason}, made {request.created_at:%Y-%m-%d %H:%M} "
+               f"UTC{claim}")
 
 
 def _row(request: CallbackRequest, vault: PhoneVault) -> dict[str, object]:

@@ -133,6 +133,25 @@ def record_outcome(session: Session, staff: Staff, request_id: int, outcome: str
     return request
 
 
+def close(session: Session, actor: audit.Actor, request_id: int, now: datetime,
+          detail: str = "closed") -> bool:
+    """Close an open request with the outcome `closed`, whoever holds it (from the command
+    line: a trial call's request, one made by mistake); False if it was closed already.
+
+    One conditional UPDATE, so an operator recording an outcome at the same moment either
+    closes it first (and this says so) or finds it closed."""
+    result = session.execute(
+        sa.update(CallbackRequest)
+        .where(CallbackRequest.id == request_id, CallbackRequest.status == "open")
+        .values(status="closed", outcome="closed", closed_at=now, updated_at=now,
+                claimed_by=None, claimed_at=None)
+        .execution_options(synchronize_session=False))
+    closed = cast("sa.CursorResult[Any]", result).rowcount == 1
+    if closed:
+        audit.record_by(session, actor, now, "outcome", request_id=request_id, detail=detail)
+    return closed
+
+
 def message_audio(session: Session, twilio: TwilioApi, staff: Staff, request_id: int,
                   now: datetime, claim_minutes: int) -> bytes:
     """The caller's message, fetched from Twilio by the server (the browser never sees

@@ -11,6 +11,7 @@ same person twice.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -153,3 +154,31 @@ def end(ring: Ring, outcome: str, now: datetime) -> None:
         ring.status = "ended"
         ring.outcome = ring.outcome or outcome
         ring.ended_at = now
+
+
+@dataclass(frozen=True)
+class PlacedRing:
+    """A ring as an engineer trying the line sees it (`ivr call simulate --operator`)."""
+
+    id: int
+    language: str
+    status: str  # ringing, connected, ended
+    outcome: str | None
+    call_sid: str | None  # Twilio's, for the operator's leg; None until Twilio gave one
+    operator_login: str
+    operator_number: str  # encrypted, as stored
+
+
+def last_ring_id(session: Session) -> int:
+    """The newest ring's id (0 if none): the rings placed after it are newer."""
+    return int(session.scalar(sa.select(sa.func.max(Ring.id))) or 0)
+
+
+def rings_after(session: Session, ring_id: int) -> list[PlacedRing]:
+    """The rings placed since the ring `ring_id`, the newest first, with whom each rang."""
+    rows = session.execute(
+        sa.select(Ring, Operator.login, Operator.phone_number)
+        .join(Operator, Operator.id == Ring.operator_id)
+        .where(Ring.id > ring_id).order_by(Ring.id.desc()))
+    return [PlacedRing(ring.id, ring.language, ring.status, ring.outcome, ring.call_sid, login,
+                       number) for ring, login, number in rows]

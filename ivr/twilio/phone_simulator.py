@@ -5,15 +5,22 @@ change before a real caller does. It records what the person on the phone would 
 
 What Twilio does on its own (time passing in a queue, putting two calls through, a recording
 being ready) the test or tool asks for explicitly: `wait()`, `put_through()`, `record()`.
+
+How long the caller listened is counted as issue 12's goals count it: each recording its WAV's
+length, each `<Say>` at 14 characters a second, every prompt in full (`seconds_heard`); the
+timeouts the caller sat through are added up in `Phone.timeouts_waited`.
 """
 
 from __future__ import annotations
 
 import secrets
+import wave
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from http.client import HTTPException
+from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -22,6 +29,8 @@ from twilio.request_validator import RequestValidator
 Send = Callable[[str, str, dict[str, str], dict[str, str]], tuple[int, str, bytes]]
 MAX_REDIRECTS = 25
 Request = tuple[str, str, dict[str, str]]  # method, URL, extra parameters
+TWILIO_TIMEOUT = 5  # what <Gather> and <Record> wait for when their TwiML names no timeout
+SAY_CHARACTERS_PER_SECOND = 14  # issue 12's estimate of how fast Twilio's voices speak
 
 
 class CallFailed(AssertionError):
@@ -51,6 +60,7 @@ class Gather:
     rest: list[ET.Element]
     url: str
     finish_on_key: str
+    timeout: int = TWILIO_TIMEOUT
 
 
 @dataclass
@@ -59,6 +69,7 @@ class Recorder:
     rest: list[ET.Element]
     url: str
     status_callback: str | None
+    timeout: int = TWILIO_TIMEOUT
 
 
 @dataclass
@@ -68,6 +79,7 @@ class Queued:
     time: int = 0
     position: int = 1
     size: int = 1
+    heard_before: int = 0  # how many things the caller had heard when they joined the queue
 
 
 @dataclass
@@ -94,6 +106,7 @@ class Phone:
     fallback_path: str | None = None
     fallbacks: int = 0
     heard: list[Heard] = field(default_factory=list)
+    timeouts_waited: int = 0  # seconds Twilio waited for a key or a message that never came
     hung_up: bool = False
     queued: Queued | None = None
     dialing: DialingQueue | None = None
@@ -122,9 +135,11 @@ class Phone:
         heard: list[Heard] = []
         if self._recorder is not None:
             recorder, self._recorder = self._recorder, None
+            self.timeouts_waited += recorder.timeout
             return self._follow(self._run(recorder.rest, recorder.url, heard), heard)
         if self._gather is not None:
             gather = self._take_gather()
+            self.timeouts_waited += gather.timeout
             next_request = self._run(gather.rest, gather.url, heard)
             if next_request is not None or self.queued is None:
                 return self._follow(next_request, heard)
@@ -209,6 +224,14 @@ class Phone:
     def recording(self) -> bool:
         return self._recorder is not None
 
+    @property
+    def waiting_for(self) -> int | None:
+        """The seconds Twilio waits now for a key or for the end of a message; None if it
+        waits for neither."""
+        if self._recorder is not None:
+            return self._recorder.timeout
+        return self._gather.timeout if self._gather is not None else None
+
     def params(self) -> dict[str, str]:
         params = {"CallSid": self.call_sid, "AccountSid": self.account_sid, "From": self.caller,
                   "To": self.hotline, "Caller": self.caller, "Called": self.hotline,
@@ -266,17 +289,20 @@ class Phone:
             elif verb.tag == "Gather":
                 heard.extend(self._hear(child, url) for child in verb if child.tag != "Pause")
                 self._gather = Gather(verb.get("action") or url, verb.get("method", "POST"),
-                                      rest, url, verb.get("finishOnKey", "#"))
+                                      rest, url, verb.get("finishOnKey", "#"),
+                                      _seconds_attribute(verb))
                 return None
             elif verb.tag == "Record":
                 self._recorder = Recorder(verb.get("action") or url, rest, url,
-                                          _absolute(url, verb.get("recordingStatusCallback")))
+                                          _absolute(url, verb.get("recordingStatusCallback")),
+                                          _seconds_attribute(verb))
                 return None
             elif verb.tag == "Redirect":
                 return verb.get("method", "POST"), urljoin(url, (verb.text or "").strip()), {}
             elif verb.tag == "Enqueue":
                 self.queued = Queued(action=urljoin(url, verb.get("action") or url),
-                                     wait_url=urljoin(url, verb.get("waitUrl") or url))
+                                     wait_url=urljoin(url, verb.get("waitUrl") or url),
+                                     heard_before=len(self.heard) + len(heard))
                 return "POST", self.queued.wait_url, {}
             elif verb.tag == "Leave":
                 if self.queued is None:
@@ -315,6 +341,57 @@ class Phone:
             if status != 200 or not content_type.startswith("audio/") or not body:
                 raise CallFailed(f"recording {media} did not download as audio ({status})")
         return Heard("play", lang, prompt=prompt, url=media)
+
+
+def say_seconds(text: str) -> float:
+    """How long Twilio's voice takes to say `text`, as issue 12 estimates it."""
+    return len(text) / SAY_CHARACTERS_PER_SECOND
+
+
+def seconds_heard(heard: Iterable[Heard], prompts_dir: Path) -> float:
+    """How long listening to all of `heard` in full takes: each recording its WAV's length
+    (the file under `prompts_dir` that the app serves), each <Say> estimated from its text.
+
+    NotTimed names a recording whose length cannot be read."""
+    return sum(_seconds_of(item, prompts_dir) for item in heard)
+
+
+class NotTimed(ValueError):
+    """A recording heard whose length cannot be read: missing, or not a WAV file."""
+
+
+def recording_file(item: Heard, prompts_dir: Path) -> Path:
+    """The file a <Play> of ours plays: /prompts/<lang>/<file name> under PROMPTS_DIR."""
+    path = urlsplit(item.url or "").path.split("/")
+    if item.lang is None or len(path) < 3 or not path[-1]:
+        raise NotTimed(f"{item.url}: not a recording of the app's prompts")
+    return prompts_dir / item.lang / path[-1]
+
+
+def _seconds_of(item: Heard, prompts_dir: Path) -> float:
+    if item.kind == "say":
+        return say_seconds(item.text or "")
+    path = recording_file(item, prompts_dir)
+    try:
+        stat = path.stat()
+    except OSError as error:
+        raise NotTimed(f"{path}: {error.strerror or type(error).__name__}") from None
+    return _wav_seconds(path, stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=1024)
+def _wav_seconds(path: Path, _mtime_ns: int, _size: int) -> float:
+    """The length of a WAV file (cached while the file stays the same)."""
+    try:
+        with wave.open(str(path), "rb") as audio:
+            return audio.getnframes() / audio.getframerate()
+    except (OSError, EOFError, wave.Error) as error:
+        raise NotTimed(f"{path}: its length cannot be read as a WAV file's ({error})") from None
+
+
+def _seconds_attribute(verb: ET.Element) -> int:
+    raw = verb.get("timeout", "")
+    return int(raw) if raw.isascii() and raw.isdigit() else TWILIO_TIMEOUT
 
 
 def _absolute(base: str, url: str | None) -> str | None:

@@ -3,7 +3,8 @@
 It signs each request with the auth token, follows the TwiML with the simulator's `Phone`,
 and reports what the caller would hear after each thing they do, with each webhook's latency.
 It is a real call as far as the app knows: it is logged, and a callback request left in it
-is a real request.
+is a real request (the command closes it afterwards). It can also pick up, as the operator's
+phone, a ring the app placed for the caller waiting in the queue.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlencode, urlsplit
 
+from ivr import paths
 from ivr.menu.menu_file import Menu
 from ivr.twilio.phone_simulator import Heard, Phone, Send
 
@@ -24,6 +26,9 @@ TIMEOUT = 15.0  # what Twilio gives a webhook
 # In Ofcom's range for drama (020 7946 0xxx): a valid number that is nobody's.
 FICTIONAL_CALLER = "+442079460123"
 WITHHELD = "anonymous"
+SILENCE = "-"  # a step of --press: the caller says nothing and Twilio's timeout runs out
+MESSAGE_END = "#"  # while the call records: the end of the caller's message
+MESSAGE_SECONDS = 5
 LONG_VALUE = re.compile(r"=([^&]{12})[^&]{8,}")
 
 
@@ -51,6 +56,7 @@ class Step:
     action: str
     hops: list[Hop] = field(default_factory=list)
     heard: list[Heard] = field(default_factory=list)
+    who: str = "caller"  # whose phone heard it: the caller's or the operator's
 
 
 def http_send(hops: list[Hop], public_url: str, target_url: str) -> Send:
@@ -115,11 +121,13 @@ def _base_url_problem(scheme: str, host: str | None, rest: str) -> str | None:
 
 
 def parse_keys(raw: str) -> list[str]:
-    """`1,2,1` → ["1", "2", "1"]; a step may be several keys (a number and #)."""
+    """`1,2,1` → ["1", "2", "1"]; a step may be several keys (a number and #), or `-`: the
+    caller stays silent."""
     keys = [key.strip() for key in raw.split(",")] if raw.strip() else []
     for key in keys:
-        if not key or any(char not in "0123456789*#" for char in key):
-            raise TrialCallError(f"--press {raw!r}: give keys separated by commas, like 1,2,1")
+        if key != SILENCE and (not key or any(char not in "0123456789*#" for char in key)):
+            raise TrialCallError(f"--press {raw!r}: give keys separated by commas, like 1,2,1 "
+                                 f"({SILENCE} for silence, # ends a message)")
     return keys
 
 
@@ -131,35 +139,127 @@ def language_key(menu: Menu, lang: str) -> str:
     raise TrialCallError(f"--lang {lang}: the language menu offers no such language")
 
 
-def play(target_url: str, public_url: str | None, auth_token: str, keys: list[str],
-         caller: str, hang_up: bool = True) -> Iterator[Step]:
-    """Dial the app at `target_url`, then press each key; yield what happened after each.
+def saved_reference(heard: Sequence[Heard]) -> tuple[str, int] | None:
+    """The request's number read out digit by digit after "saved" (`callback_saved`), and
+    where in `heard` it ends; None if the caller heard no such thing."""
+    for index, item in enumerate(heard):
+        if item.prompt != "callback_saved":
+            continue
+        end = index + 1
+        while end < len(heard) and (heard[end].prompt or "").startswith("digit_"):
+            end += 1
+        if end > index + 1:
+            digits = [(said.prompt or "").removeprefix("digit_") for said in heard[index + 1:end]]
+            return "".join(digits), end
+    return None
 
-    `public_url`: the app's PUBLIC_BASE_URL, if it has one.
-    """
-    hops: list[Hop] = []
-    target_url = target_url.rstrip("/")
-    public_url = (public_url or target_url).rstrip("/")
-    phone = Phone(send=http_send(hops, public_url, target_url), auth_token=auth_token,
-                  base_url=public_url, caller=caller)
-    yield _step("dial", hops, phone.dial)
-    for index, key in enumerate(keys):
-        if not phone.listening:
-            waiting = "records a message" if phone.recording else "is not waiting for a key"
-            yield Step(f"not pressed: {','.join(keys[index:])} (the call {waiting})")
-            break
-        yield _step(f"press {key}", hops, partial(phone.press, key))
-    if hang_up and not phone.hung_up:
-        # So that the app's log shows the call ended, as Twilio's status callback would.
-        yield _step("hang up", hops, partial(_hang_up, phone))
+
+@dataclass(frozen=True)
+class OperatorRing:
+    """A ring the app placed to an operator's phone, which the trial picks up as Twilio would
+    deliver it: the leg's CallSid is the one Twilio gave the ring."""
+
+    ring_id: int
+    call_sid: str
+    operator_number: str
+
+
+class TrialCall:
+    """One call to the app at `target_url`, played step by step; each step says what the
+    caller (or the operator) heard and which webhooks it took.
+
+    `public_url`: the app's PUBLIC_BASE_URL, if it has one (requests are signed for it)."""
+
+    def __init__(self, target_url: str, public_url: str | None, auth_token: str,
+                 caller: str) -> None:
+        self.hops: list[Hop] = []
+        target_url = target_url.rstrip("/")
+        self.public_url = (public_url or target_url).rstrip("/")
+        self.send = http_send(self.hops, self.public_url, target_url)
+        self.auth_token = auth_token
+        self.phone = Phone(send=self.send, auth_token=auth_token, base_url=self.public_url,
+                           caller=caller)
+
+    def dial(self) -> Step:
+        return self._step("dial", self.phone.dial)
+
+    def play(self, keys: list[str]) -> Iterator[Step]:
+        """Each step of the script in turn; once the call stops taking them, what is left."""
+        for index, key in enumerate(keys):
+            step = self.act(key)
+            if step is None:
+                yield Step(f"not pressed: {','.join(keys[index:])} (the call "
+                           f"{self._not_waiting()})")
+                return
+            yield step
+
+    def act(self, key: str) -> Step | None:
+        """One step: keys, `#` ending a message, or silence; None if the call cannot take it."""
+        phone = self.phone
+        if phone.hung_up:
+            return None
+        if key == SILENCE and (phone.listening or phone.recording or phone.queued):
+            waits = phone.waiting_for
+            said = f" (Twilio waits {waits} s)" if waits else " (another round of the music)"
+            return self._step(f"silence{said}", phone.wait)
+        if key == MESSAGE_END and phone.recording:
+            return self._step(f"press # (after a {MESSAGE_SECONDS} s message)", self._message)
+        if key != SILENCE and phone.listening:
+            return self._step(f"press {key}", partial(phone.press, key))
+        return None
+
+    def end(self) -> Step:
+        """The call ends, as Twilio's status callback says: the caller hangs up, or the app
+        ended the call."""
+        if self.phone.hung_up:
+            return self._step("the app ended the call (Twilio's status callback)",
+                              partial(self._status, self.phone, "completed"))
+        return self._step("hang up", partial(_hang_up, self.phone))
+
+    def operator_answers(self, ring: OperatorRing, hotline_number: str,
+                         accept_key: str) -> Iterator[Step]:
+        """The operator's phone picks up the ring, presses the accept key, and is put through
+        to the caller waiting in the queue; then the two talk, and both legs end."""
+        operator = Phone(send=self.send, auth_token=self.auth_token, base_url=self.public_url,
+                         caller=hotline_number, hotline=ring.operator_number,
+                         call_sid=ring.call_sid, direction="outbound-api")
+        query = f"?ring={ring.ring_id}"
+        yield self._step("operator picks up", partial(
+            operator.answer, self.public_url + paths.OPERATOR_ANSWER + query), who="operator")
+        if not operator.listening:
+            return
+        yield self._step(f"operator presses {accept_key}", partial(operator.press, accept_key),
+                         who="operator")
+        if operator.dialing is None or self.phone.queued is None:
+            return
+        yield self._step("operator is put through", partial(self.phone.put_through, operator))
+        yield self._step("the conversation ends", partial(self._conversation_ends, operator))
+        yield self._step("operator's leg ends (Twilio's status callback)", partial(
+            self._status, operator, "completed",
+            self.public_url + paths.OPERATOR_STATUS + query), who="operator")
+
+    def _conversation_ends(self, operator: Phone) -> list[Heard]:
+        caller_heard, _ = self.phone.conversation_ends(operator)
+        return caller_heard
+
+    def _message(self) -> list[Heard]:
+        heard = self.phone.record(MESSAGE_SECONDS)
+        self.phone.recording_ready()  # as Twilio does once the recording is ready
+        return heard
+
+    def _status(self, phone: Phone, status: str, url: str | None = None) -> list[Heard]:
+        phone.post(url or self.public_url + paths.STATUS, {"CallStatus": status})
+        return []
+
+    def _not_waiting(self) -> str:
+        return "records a message" if self.phone.recording else "is not waiting for a key"
+
+    def _step(self, action: str, act: Callable[[], list[Heard]], who: str = "caller") -> Step:
+        self.hops.clear()
+        heard = act()
+        return Step(action, list(self.hops), list(heard), who)
 
 
 def _hang_up(phone: Phone) -> list[Heard]:
     phone.hang_up()
     return []
-
-
-def _step(action: str, hops: list[Hop], act: Callable[[], list[Heard]]) -> Step:
-    hops.clear()
-    heard = act()
-    return Step(action, list(hops), list(heard))
