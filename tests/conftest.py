@@ -19,6 +19,7 @@ from ivr import create_app
 from ivr.database import db
 from ivr.settings import PROJECT_ROOT
 from ivr.twilio.phone_simulator import Phone
+from tests import support
 from tests.fake_twilio import FakeTwilio
 from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
 
@@ -37,6 +38,14 @@ def _clean_environment() -> Iterator[None]:
             if name.startswith(SETTING_PREFIXES) and name != POSTGRES_URL_VARIABLE:
                 patch.delenv(name)
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _story_prompts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    support.STORY_PROMPTS.append(support.prompts_playing_recordings(
+        SHIPPED_PROMPTS, tmp_path_factory.mktemp("prompts") / "prompts"))
+    yield
+    support.STORY_PROMPTS.clear()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
@@ -22,10 +23,29 @@ HOTLINE = "+15005550006"
 CALL_SID = "CA" + "1" * 32
 
 
+# The shipped menu has Ukrainian said by Twilio's voice (<Say>), where the stories tell which
+# prompt a caller heard by its recording's file name: their copy of the prompts plays every
+# language's recordings. Set once a session by conftest; tests of the shipped menu itself name
+# PROMPTS_DIR themselves.
+STORY_PROMPTS: list[Path] = []
+
+
 def settings_for(database_url: str, **overrides: str) -> dict[str, str]:
+    prompts_dir = {"PROMPTS_DIR": str(STORY_PROMPTS[0])} if STORY_PROMPTS else {}
     return {"IVR_ENV": "development", "DATABASE_URL": database_url,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "LOG_LEVEL": "INFO", "HOTLINE_NUMBER": HOTLINE,
-            **overrides}
+            **prompts_dir, **overrides}
+
+
+def prompts_playing_recordings(shipped: Path, copy: Path) -> Path:
+    """The shipped prompts (linked, not copied), with every language on its recordings."""
+    copy.mkdir()
+    for item in shipped.iterdir():
+        if item.name != "menu.yaml":
+            (copy / item.name).symlink_to(item)
+    menu = (shipped / "menu.yaml").read_text()
+    (copy / "menu.yaml").write_text(menu.replace(", speak: voice}", "}"))
+    return copy
 
 
 def hotline_of(app: Flask) -> Hotline:

@@ -242,13 +242,13 @@ def requests_of(app: Flask) -> list[CallbackRequest]:
 
 def test_the_request_a_trial_call_leaves_is_closed_at_once(
         app: Flask, runner: FlaskCliRunner, running_app: str) -> None:
-    # Hangs up while a message is asked for: the request is kept, as abandoned (the most
-    # urgent kind), and would top the operators' queue.
+    # Saved at the confirmation, then hangs up while a message is asked for: the request
+    # is kept, and would wait in the operators' queue.
     result = simulate(runner, "--url", running_app, "--press", "3,2,1,2,3")
 
     assert result.exit_code == 0, result.output
     [request] = requests_of(app)
-    assert (request.reason, request.status, request.outcome) == ("abandoned", "closed", "closed")
+    assert (request.reason, request.status, request.outcome) == ("chosen", "closed", "closed")
     assert result.stdout.splitlines()[-1] == (
         f"Request {request.reference}, made by this trial call, is closed (outcome closed, in "
         "the audit log as cli); --keep leaves it open.")

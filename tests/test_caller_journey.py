@@ -5,9 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from flask import Flask
 
+from ivr.settings import PROJECT_ROOT
 from ivr.twilio.phone_simulator import Phone
-from tests.support import prompts
+from tests.conftest import phone_for
+from tests.support import prompts, signed_post, twilio_params
 
 MAIN_MENU = ["main_intro", "option_operator", "option_callback", "option_about",
              "option_repeat", "option_language"]
@@ -155,3 +158,19 @@ def test_caller_can_choose_another_language_from_the_main_menu(phone: Dial) -> N
     caller.press("*")
 
     assert prompts(caller.press("1")) == main_menu("ru")
+
+
+def test_ukrainian_callers_hear_twilios_ukrainian_voice_until_people_record_the_prompts(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROMPTS_DIR=str(PROJECT_ROOT / "prompts"))  # the menu as shipped
+    caller = phone_for(app)(caller="+380501234567")
+    caller.dial()
+
+    heard = caller.press("2")
+    answer = signed_post(app.test_client(), "/voice/menu/input?node=language&try=1",
+                         twilio_params(Digits="2"))
+
+    assert heard and all((item.kind, item.lang) == ("say", "uk") for item in heard)
+    assert '<Say language="uk-UA" voice="Google.uk-UA-Wavenet-A">' in answer.get_data(
+        as_text=True)
+    assert "<Play>" not in answer.get_data(as_text=True)
