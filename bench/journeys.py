@@ -44,8 +44,16 @@ from bench.drill import always_open_prompts, engine_for, prepare, with_an_operat
 from bench.webhooks import BIN, PUBLIC_BASE_URL, ROOT, database_url, gunicorn
 from ivr import phones
 from ivr.menu.menu_file import load_menu
+from ivr.menu.prompts import load_catalog
 from ivr.models import CallbackRequest, RequestCall
-from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, seconds_heard
+from ivr.twilio.phone_simulator import (
+    CallFailed,
+    Heard,
+    Phone,
+    Send,
+    prompt_names,
+    seconds_heard,
+)
 from ivr.twilio.trial_call import language_key, saved_reference
 
 LANGUAGES = ("ru", "uk", "en")
@@ -251,11 +259,15 @@ def table(rows: Sequence[Row]) -> list[str]:
 def play(send: Send, token: str, journeys: Sequence[Journey], languages: Sequence[str],
          prompts_dir: Path, stored: Stored, rng: random.Random, used: set[str]) -> list[Row]:
     menu = load_menu(prompts_dir / "menu.yaml")
+    catalog = load_catalog(menu, prompts_dir)
+    names = prompt_names((prompt.lang, prompt.id, prompt.text)
+                         for prompt in catalog.prompts.values())
     rows = []
     for journey in journeys:
         for language in languages:
             phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
-                          caller=new_caller(language, rng, used), account_sid="AC" + "1" * 32)
+                          caller=new_caller(language, rng, used), account_sid="AC" + "1" * 32,
+                          prompt_names=names)
             key = language_key(menu, language)
             rows.append(Row(journey, language, walk(phone, journey, key, prompts_dir, stored)))
     return rows

@@ -13,7 +13,7 @@ from tests.conftest import phone_for
 from tests.support import prompts, signed_post, twilio_params
 
 MAIN_MENU = ["main_intro", "option_operator", "option_callback", "option_about",
-             "option_repeat", "option_language"]
+             "option_language"]
 Dial = Callable[..., Phone]
 
 

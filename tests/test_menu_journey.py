@@ -59,8 +59,7 @@ def test_a_first_silence_at_the_main_menu_plays_the_options_again_not_the_intro(
     [ask] = plan.steps
     assert isinstance(ask, Ask)
     assert [said.prompt for said in ask.prompts if isinstance(said, Say)] == [
-        "option_operator", "option_callback", "option_about", "option_repeat",
-        "option_language"]
+        "option_operator", "option_callback", "option_about", "option_language"]
     assert ask.action.param("try") == "2"
 
 

@@ -17,7 +17,7 @@ from ivr.menu import reloading
 from ivr.settings import PROJECT_ROOT
 from tests.support import hotline_of, signed_post, twilio_params
 
-MAIN_INTRO = '"This is the hotline. Your call is confidential."'
+MAIN_INTRO = '"The hotline. Your call is confidential."'
 NEW_INTRO = "This is the hotline. Everything you say stays here."
 
 

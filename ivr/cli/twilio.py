@@ -21,7 +21,14 @@ from ivr.phones import mask
 from ivr.services import Hotline, current_hotline
 from ivr.settings import DEV_TWILIO_AUTH_TOKEN
 from ivr.twilio.number_wiring import WiringError, configure_number
-from ivr.twilio.phone_simulator import CallFailed, Heard, NotTimed, Phone, seconds_heard
+from ivr.twilio.phone_simulator import (
+    CallFailed,
+    Heard,
+    NotTimed,
+    Phone,
+    prompt_names,
+    seconds_heard,
+)
 from ivr.twilio.rest_api import TwilioApiError
 from ivr.twilio.trial_call import (
     FICTIONAL_CALLER,
@@ -112,8 +119,11 @@ def call_simulate(keys: str, url: str | None, lang: str | None, caller: str,
         if lang is not None:
             script.insert(0, language_key(hotline.menu, lang))
         rings_before = _rings_so_far(hotline) if answer_operator else 0
+        names = prompt_names((prompt.lang, prompt.id, prompt.text)
+                             for prompt in hotline.catalog.prompts.values())
         trial = TrialCall(base, hotline.settings.public_base_url,
-                          hotline.settings.twilio_auth_token, WITHHELD if withheld else caller)
+                          hotline.settings.twilio_auth_token, WITHHELD if withheld else caller,
+                          names)
         click.echo(f"Calling {base} from {WITHHELD if withheld else mask(caller)}")
         listened = Listened(hotline.settings.prompts_dir)
         for step in [trial.dial(), *trial.play(script)]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import secrets
 import wave
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.client import HTTPException
@@ -100,6 +100,8 @@ class Phone:
     account_sid: str = "AC" + "0" * 32
     call_sid: str = field(default_factory=lambda: "CA" + secrets.token_hex(16))
     fetch_media: bool = False
+    # (language, text) → prompt id: which prompt a <Say> spoke (see `prompt_names`).
+    prompt_names: Mapping[tuple[str, str], str] = field(default_factory=dict)
     seconds_per_wait: int = 30  # how long each round of the queue's wait music takes
     # Twilio's fallback URL, tried when a step fails (no answer, not TwiML). None: a failed
     # step fails the call, which is what most tests want to see.
@@ -332,7 +334,8 @@ class Phone:
 
     def _hear(self, verb: ET.Element, url: str) -> Heard:
         if verb.tag == "Say":
-            return Heard("say", _language(verb.get("language", "en-US")), text=verb.text or "")
+            said, text = _language(verb.get("language", "en-US")), verb.text or ""
+            return Heard("say", said, prompt=self.prompt_names.get((said, text)), text=text)
         media = urljoin(url, (verb.text or "").strip())
         path = urlsplit(media).path.split("/")
         lang, prompt = (path[-2], path[-1].rsplit(".", 1)[0]) if len(path) >= 3 else (None, None)
@@ -341,6 +344,18 @@ class Phone:
             if status != 200 or not content_type.startswith("audio/") or not body:
                 raise CallFailed(f"recording {media} did not download as audio ({status})")
         return Heard("play", lang, prompt=prompt, url=media)
+
+
+def prompt_names(texts: Iterable[tuple[str, str, str | None]]) -> dict[tuple[str, str], str]:
+    """(language, text) → prompt id, from (language, id, text) triples such as a catalog's:
+    a language spoken by Twilio's voice is heard as text, not as a recording's file name.
+    Where two prompts say the same words ("one" is a digit and a number), the digit wins: a
+    reference is read digit by digit."""
+    names: dict[tuple[str, str], str] = {}
+    for lang, prompt_id, text in sorted(texts, key=lambda item: not item[1].startswith("digit_")):
+        if text:
+            names.setdefault((lang, text), prompt_id)
+    return names
 
 
 def say_seconds(text: str) -> float:

@@ -13,7 +13,7 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlencode, urlsplit
@@ -171,14 +171,14 @@ class TrialCall:
     `public_url`: the app's PUBLIC_BASE_URL, if it has one (requests are signed for it)."""
 
     def __init__(self, target_url: str, public_url: str | None, auth_token: str,
-                 caller: str) -> None:
+                 caller: str, names: Mapping[tuple[str, str], str] | None = None) -> None:
         self.hops: list[Hop] = []
         target_url = target_url.rstrip("/")
         self.public_url = (public_url or target_url).rstrip("/")
         self.send = http_send(self.hops, self.public_url, target_url)
         self.auth_token = auth_token
         self.phone = Phone(send=self.send, auth_token=auth_token, base_url=self.public_url,
-                           caller=caller)
+                           caller=caller, prompt_names=names or {})
 
     def dial(self) -> Step:
         return self._step("dial", self.phone.dial)
