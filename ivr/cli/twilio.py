@@ -227,7 +227,8 @@ def _why_no_ring(hotline: Hotline, rings: list[ringing.PlacedRing]) -> str:
     if not rings:
         return ("the app rang nobody: no operator of the language is on duty and free "
                 "(ivr operators list)")
-    ended = ", ".join(f"{ring.operator_login} ({_state(ring)})" for ring in rings)
+    # An operator rung at the caller's joining and again at the wait music is named once.
+    ended = ", ".join(dict.fromkeys(f"{ring.operator_login} ({_state(ring)})" for ring in rings))
     return (f"no ring left to pick up: {ended}; a ring fails at once when Twilio refuses it or "
             "cannot be reached, as it always does without a Twilio account behind the app "
             "(the app's log says why)")
