@@ -79,8 +79,15 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
     it is updated, and a status only moves forward whatever came first.
     """
     calls = _merged_calls(vault, [entry for entry in entries if isinstance(entry, CallSeen)])
-    if calls:
-        connection.execute(_calls_upsert(connection), calls)
+    # Most steps name a leg already stored and bring nothing to fill in: inserted only if
+    # new, so PostgreSQL does not write the row again for each step of a call.
+    filling = [row for row in calls if any(row[name] is not None for name in FILLED_IN)]
+    naming = [row for row in calls if all(row[name] is None for name in FILLED_IN)]
+    if filling:
+        connection.execute(_calls_upsert(connection), filling)
+    if naming:
+        connection.execute(
+            _insert_ignoring(connection, Call.__table__, ["call_sid"]), naming)
     languages = [{"sid": entry.call_sid, "language": entry.language}
                  for entry in entries if isinstance(entry, LanguageChosen)]
     if languages:
@@ -102,7 +109,10 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
 
 
 _SID: sa.BindParameter[str] = sa.bindparam("sid", type_=sa.String())
-LANGUAGE_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
+# Every step after the language menu says the language: the row is written only when it
+# changes (an UPDATE that changes nothing still writes the row again in PostgreSQL).
+LANGUAGE_UPDATE = (sa.update(Call).where(Call.call_sid == _SID,
+                                         Call.language.is_distinct_from(sa.bindparam("language")))
                    .values(language=sa.bindparam("language")))
 PARENT_UPDATE = (sa.update(Call).where(Call.call_sid == _SID)
                  .values(parent_call_sid=sa.bindparam("parent")))

@@ -34,12 +34,14 @@ def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node
     if call.call_sid is None:
         return  # not a call we can file anything under; the caller is still answered
     at = utcnow()
-    # Each step names its call: the steps of one call are written by whichever processes
-    # answered them, in any order, and the leg must exist before the language is set on it.
-    entries: list[Entry] = [
-        call_seen(call, at) if first else
-        call_seen(call, at, status=call.status or "in-progress", numbers=False)]
-    if plan.language is not None:
+    entries: list[Entry] = [call_seen(call, at)] if first else []
+    if plan.language is not None and plan.language != call.url_language:
+        # The language was chosen (or changed) at this step. The steps of one call are
+        # written by whichever processes answered them, in any order: the leg is named too,
+        # so that it exists before its language is set.
+        if not first:
+            entries.append(call_seen(call, at, status=call.status or "in-progress",
+                                     numbers=False))
         entries.append(LanguageChosen(call.call_sid, plan.language))
     entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
                          status=call.status, outcome=(outcome or plan.outcome)[:64],
