@@ -4,8 +4,9 @@ outside a request's session."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from ivr.models import Base
 
@@ -38,6 +40,13 @@ def unit_of_work(engine: Engine) -> Iterator[Session]:
         yield session
 
 
+def transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """As unit_of_work, for Core statements only: a connection in a transaction of its own,
+    without an ORM session around it (the callback requests' and the call log's writers run
+    one for every webhook that writes, and a session costs more than their statements)."""
+    return engine.begin()
+
+
 def migrations_applied(engine: Engine) -> tuple[str, ...]:
     """The revisions the database is at: none before `ivr db upgrade`."""
     with unit_of_work(engine) as session:
@@ -49,7 +58,8 @@ def engine_options(database_url: str) -> dict[str, Any]:
         # Several gunicorn workers share one file: wait for the write lock instead of failing.
         return {"connect_args": {"timeout": 10}}
     return {
-        "pool_pre_ping": True,
+        # Not pool_pre_ping: a round trip before every statement of every webhook. A
+        # connection idle for a while is pinged instead (see _ping_if_idle).
         "pool_size": 5,
         "max_overflow": 5,
         # Twilio gives a webhook 15 s in all; a database that does not answer must not use them up.
@@ -58,9 +68,35 @@ def engine_options(database_url: str) -> dict[str, Any]:
     }
 
 
+# A connection used this recently is taken as alive; one idle longer is pinged first (a
+# database restarted or a connection cut by a proxy is found then, not mid-webhook).
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        sa.event.listen(engine.pool, "checkin", _note_idle)
+        sa.event.listen(engine.pool, "checkout", _ping_if_idle)
+
+
+def _note_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    idle_since = record.info.get("idle_since")
+    if idle_since is not None and time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+        return
+    try:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        # (psycopg opened a transaction for it: end it, as the pool hands connections out)
+        dbapi_connection.rollback()
+    except Exception as error:
+        # The pool drops this connection and takes (or opens) another, as pool_pre_ping does.
+        raise sa.exc.DisconnectionError(str(error)) from error
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
 from flask import Flask
 
+from ivr import database
 from tests.conftest import phone_for
 from tests.support import signed_post, stored_calls, stored_events, twilio_params
 
@@ -33,3 +38,34 @@ def test_replayed_and_late_status_callbacks_change_nothing_on_postgresql(
     [call] = stored_calls(postgres_app)
     assert (call.status, call.duration_seconds) == ("completed", 9)
     assert [event.status for event in stored_events(postgres_app)] == ["completed", "ringing"]
+
+
+def test_connections_the_database_cut_while_idle_are_replaced_before_a_caller_needs_one(
+        postgres_app: Flask, postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Without a ping before every statement: a connection idle for a while is pinged when it
+    is taken, so a database restarted (or a proxy that cut idle connections) between two
+    calls costs the next caller nothing."""
+    phone = phone_for(postgres_app)
+    first = phone()
+    first.dial()
+    first.press("1")
+    first.press("2")
+    assert first.press("1")[0].prompt == "callback_saved"
+    name = urlsplit(postgres_url).path.lstrip("/")
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        cut = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = %s AND pid <> pg_backend_pid()", (name,)).fetchone()
+    assert cut is not None and cut[0] >= 1
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_SECONDS", 0.0)  # every connection is idle
+
+    caller = phone(caller="+380501234568")
+    caller.dial()
+    caller.press("2")
+    caller.press("2")
+    saved = caller.press("1")
+
+    assert saved[0].prompt == "callback_saved"
+    assert "technical_trouble" not in {item.prompt for item in caller.heard}
+    # Not even retried: the dead connections were found before a statement was sent on one.
+    assert [record.getMessage() for record in caplog.records if record.levelno >= 30] == []

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from ivr.call_log.entries import Entry, write_entries
-from ivr.database import unit_of_work
+from ivr.database import transaction
 from ivr.phones import PhoneVault
 
 log = logging.getLogger(__name__)
@@ -170,8 +170,8 @@ class CallLog:
                                   extra={"entry": type(entry).__name__})
 
     def _write(self, batch: Sequence[Entry]) -> None:
-        with unit_of_work(self.engine) as session:
-            write_entries(session.connection(), self.vault, batch)
+        with transaction(self.engine) as connection:
+            write_entries(connection, self.vault, batch)
 
 
 def _transient(error: Exception) -> bool:

@@ -30,7 +30,7 @@ from ivr.callback_requests.operations import (
 )
 from ivr.callback_requests.spool import Spool
 from ivr.callback_requests.store import NewRequest
-from ivr.database import unit_of_work
+from ivr.database import transaction, unit_of_work
 from ivr.models import CallbackDraft
 from ivr.operations import metrics
 from ivr.phones import PhoneVault
@@ -121,8 +121,8 @@ class RequestWriter:
         return len(self._held)
 
     def _apply(self, operation: Operation) -> str | None:
-        with unit_of_work(self.engine) as session:
-            return apply(session.connection(), self.vault, operation)
+        with transaction(self.engine) as connection:
+            return apply(connection, self.vault, operation)
 
     def sweep_drafts(self, now: datetime) -> int:
         """Requests half-taken in calls that ended without us hearing: store them, abandoned."""
