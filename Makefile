@@ -42,7 +42,8 @@ bench: $(VENV)/installed-dev
 	$(BIN)/python -m bench.webhooks
 	$(BIN)/python -m bench.calls
 	$(BIN)/python -m bench.calls --calls 1000 --concurrency 50
-	$(BIN)/python -m bench.calls --calls 200 --concurrency 50 --think 1
+	$(BIN)/python -m bench.calls --calls 1000 --concurrency 50 --full
+	$(BIN)/python -m bench.calls --calls 200 --concurrency 50 --think 1 --full
 	$(BIN)/python -m bench.queue_page
 
 drill: $(VENV)/installed-dev

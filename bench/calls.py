@@ -2,14 +2,15 @@
 production, the way Twilio would drive them (signed requests, following the TwiML: Gather
 actions, Redirects, the Record action, the recording status callback, the status callback).
 
-Each caller chooses a language, presses 2 for a callback request, confirms their number,
-answers the two safe-to-call questions, leaves a message and hangs up. The run prints completed
-calls per second, p50/p95/p99 per webhook, errors, and the callback requests the callers heard
-as saved (`acknowledged`) beside those in the database afterwards (`stored`): they must be
-equal.
+Each caller chooses a language, presses 2 for a callback request and confirms their number:
+three presses, and they hear their request saved with its number; then they hang up, as a
+caller who must be quick does. With --full they stay on: they answer the two safe-to-call
+questions, leave a message, and hang up. The run prints completed calls per second,
+p50/p95/p99 per webhook, errors, and the callback requests the callers heard as saved
+(`acknowledged`) beside those in the database afterwards (`stored`): they must be equal.
 
     python -m bench.calls [--database sqlite|postgresql|both] [--calls 200] [--concurrency 20]
-                          [--think 0] [--workers N]
+                          [--think 0] [--full] [--workers N]
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
@@ -45,7 +47,9 @@ from bench.webhooks import (
     gunicorn,
 )
 from ivr import phones
-from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send
+from ivr.menu.menu_file import load_menu
+from ivr.menu.prompts import load_catalog
+from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, prompt_names
 
 LANGUAGE_KEYS = ("1", "2", "3")
 PREFIXES = ("+7916", "+38050", "+44791")
@@ -103,19 +107,34 @@ def http_sender(port: int, timings: Timings) -> Send:
     return send
 
 
+@cache
+def shipped_prompt_names() -> dict[tuple[str, str], str]:
+    """Which prompt each <Say> of the shipped prompts speaks: a language on Twilio's voice
+    has no recording to tell its prompts by."""
+    menu = load_menu(ROOT / "prompts" / "menu.yaml")
+    catalog = load_catalog(menu, ROOT / "prompts")
+    return prompt_names((prompt.lang, prompt.id, prompt.text)
+                        for prompt in catalog.prompts.values())
+
+
 def leave_a_callback_request(phone: Phone, rng: random.Random | None = None,
-                             hang_up: bool = True, think: float = 0.0) -> str | None:
-    """One caller's whole call; the request number they heard as saved, or None.
+                             hang_up: bool = True, think: float = 0.0,
+                             full: bool = False) -> str | None:
+    """One caller's call; the request number they heard as saved, or None.
 
     The caller answers what they hear, as a person would, so a question asked again (after a
-    step failed and Twilio's fallback retried it) is simply answered again. `think`: about how
-    many seconds they take to answer (0: at once, the harshest load).
+    step failed and Twilio's fallback retried it) is simply answered again. They hang up once
+    they hear their request saved, or, `full`, after answering the optional questions and
+    leaving a message. `think`: about how many seconds they take to answer (0: at once, the
+    harshest load).
     """
     rng = rng or random.Random()
     if think:
         time.sleep(rng.uniform(0, 2 * think))  # callers do not all dial at the same instant
     heard = phone.dial()
     for _ in range(MAX_STEPS):
+        if not full and reference_heard(phone.heard) is not None:
+            break
         if think:
             time.sleep(think * rng.uniform(0.5, 1.5))
         if phone.recording:
@@ -187,9 +206,9 @@ class Burst:
 
 def run_calls(send: Send, token: str, calls: int, concurrency: int,
               fallback_path: str | None = None, think: float = 0.0,
-              callers: list[str] | None = None) -> Burst:
+              callers: list[str] | None = None, full: bool = False) -> Burst:
     """Play `calls` calls, `concurrency` at a time, each leaving a callback request (from
-    `callers`, or from as many new numbers)."""
+    `callers`, or from as many new numbers); `full`: with the answers and a message."""
     callers = callers or distinct_callers(calls)
     failed: list[int] = []
     fallbacks: list[int] = []
@@ -197,9 +216,10 @@ def run_calls(send: Send, token: str, calls: int, concurrency: int,
     def one(index: int) -> str | None:
         phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
                       caller=callers[index], account_sid="AC" + "1" * 32,
-                      call_sid="CA" + secrets.token_hex(16), fallback_path=fallback_path)
+                      call_sid="CA" + secrets.token_hex(16), fallback_path=fallback_path,
+                      prompt_names=shipped_prompt_names())
         try:
-            return leave_a_callback_request(phone, random.Random(index), think=think)
+            return leave_a_callback_request(phone, random.Random(index), think=think, full=full)
         except (CallFailed, OSError, http.client.HTTPException) as error:
             print(f"  call failed: {error}", file=sys.stderr)
             failed.append(index)
@@ -251,11 +271,14 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
         with gunicorn("wsgi:app", environ, options.workers, work / f"calls-{database}.log"):
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             burst = run_calls(http_sender(port, timings), token, options.calls,
-                              options.concurrency, think=options.think)
+                              options.concurrency, think=options.think, full=options.full)
             client_after = resource.getrusage(resource.RUSAGE_SELF)
         stored, messages = count_stored(url)
     pace = f", about {options.think:g} s per answer" if options.think else ", no pauses"
+    journey = ("the whole journey (3 presses, 2 answers, a message)" if options.full
+               else "hanging up once saved (3 presses)")
     print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time{pace}, "
+          f"{journey}\n  "
           f"{burst.seconds:.1f} s: {options.calls / burst.seconds:.1f} calls/s, "
           f"{sum(len(v) for v in timings.by_path.values()) / burst.seconds:.0f} webhooks/s")
     client_cpu = (client_after.ru_utime + client_after.ru_stime
@@ -277,6 +300,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="calls in progress")
     parser.add_argument("--think", type=float, default=0.0,
                         help="seconds a caller takes to answer, about (default 0: at once)")
+    parser.add_argument("--full", action="store_true",
+                        help="callers answer the optional questions and leave a message")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: as gunicorn.conf.py decides)")
     options = parser.parse_args()

@@ -55,6 +55,7 @@ from bench.calls import (
     http_sender,
     leave_a_callback_request,
     run_calls,
+    shipped_prompt_names,
 )
 from bench.webhooks import (
     BIN,
@@ -193,7 +194,7 @@ def drill_kill(options: argparse.Namespace, work: Path) -> tuple[int, int]:
         with gunicorn("wsgi:app", environ, None, work / "kill.log") as master:
             result: list[Burst] = []
             burst = threading.Thread(target=lambda: result.append(run_calls(
-                http_sender(port, Timings()), token, options.calls, 20, FALLBACK)))
+                http_sender(port, Timings()), token, options.calls, 20, FALLBACK, full=True)))
             burst.start()
             killed = 0
             for _ in range(3):
@@ -287,7 +288,7 @@ def drill_outage(options: argparse.Namespace, work: Path) -> tuple[int, int]:
             while not stop.is_set():
                 batch = [next(numbers) for _ in range(40)]  # every caller a new number
                 bursts.append(run_calls(http_sender(port, Timings()), token, 40, 10, FALLBACK,
-                                        callers=batch))
+                                        callers=batch, full=True))
 
         with gunicorn("wsgi:app", environ, None, work / "outage.log"):
             burst = threading.Thread(target=callers)
@@ -330,8 +331,10 @@ def play_calls(send: Send, token: str, callers: list[str], shuffled_statuses: bo
     references = []
     for index, caller in enumerate(callers):
         phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL, caller=caller,
-                      account_sid="AC" + "1" * 32, call_sid=f"CA{index:032x}")
-        references.append(leave_a_callback_request(phone, random.Random(index), hang_up=False))
+                      account_sid="AC" + "1" * 32, call_sid=f"CA{index:032x}",
+                      prompt_names=shipped_prompt_names())
+        references.append(leave_a_callback_request(phone, random.Random(index), hang_up=False,
+                                                   full=True))
         reports = [("ringing", "0"), ("in-progress", "1"), ("completed", "2")]
         if shuffled_statuses:
             random.Random(-index).shuffle(reports)
@@ -504,7 +507,7 @@ def drill_instances(options: argparse.Namespace, work: Path) -> tuple[int, int]:
         sends = [http_sender(int(environ["PORT"]), Timings()) for environ in (first, second)]
         with gunicorn("wsgi:app", first, 2, work / "first.log"), \
                 gunicorn("wsgi:app", second, 2, work / "second.log"):
-            burst = run_calls(either(sends), token, options.calls, 20)
+            burst = run_calls(either(sends), token, options.calls, 20, full=True)
             print(f"  {options.calls} calls in {burst.seconds:.1f} s")
             shared = claims_stay_exclusive(url, [first, second])
         lost, duplicated = verdict(url, burst)
@@ -599,7 +602,8 @@ class Outage:
         return int(self.environ["PORT"])
 
     def callers(self, count: int) -> Burst:
-        return run_calls(http_sender(self.port, Timings()), self.token, count, 10, FALLBACK)
+        return run_calls(http_sender(self.port, Timings()), self.token, count, 10, FALLBACK,
+                         full=True)
 
 
 @contextmanager

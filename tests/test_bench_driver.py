@@ -31,10 +31,33 @@ def client_sender(app: Flask) -> Callable[..., tuple[int, str, bytes]]:
     return send
 
 
-def test_every_bench_caller_hears_saved_and_is_stored(make_app: Callable[..., Flask]) -> None:
+def test_every_bench_caller_hears_saved_after_three_presses_and_is_stored(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(PUBLIC_BASE_URL=PUBLIC_BASE_URL)
+    pressed: list[str] = []
+    send = client_sender(app)
+
+    def counting(method: str, url: str, params: dict[str, str],
+                 headers: dict[str, str]) -> tuple[int, str, bytes]:
+        if "Digits" in params:
+            pressed.append(params["Digits"])
+        return send(method, url, params, headers)
+
+    burst = run_calls(counting, AUTH_TOKEN, calls=6, concurrency=1)
+
+    assert (burst.failed, burst.acknowledged) == (0, 6)
+    assert len(pressed) == 3 * 6  # a language, 2, and "yes, this number"
+    with app.app_context():
+        stored = db.session.scalars(sa.select(CallbackRequest)).all()
+    assert {request.reference for request in stored} == set(burst.references)
+    assert not any(request.recording_sid for request in stored)
+
+
+def test_every_bench_caller_on_the_whole_journey_leaves_a_message(
+        make_app: Callable[..., Flask]) -> None:
     app = make_app(PUBLIC_BASE_URL=PUBLIC_BASE_URL)
 
-    burst = run_calls(client_sender(app), AUTH_TOKEN, calls=6, concurrency=1)
+    burst = run_calls(client_sender(app), AUTH_TOKEN, calls=6, concurrency=1, full=True)
 
     assert (burst.failed, burst.acknowledged) == (0, 6)
     with app.app_context():
