@@ -122,7 +122,7 @@ def main() -> None:
               f"ratio {bare_flask.per_second / floor.per_second:.2f}")
         for database in databases:
             with database_url(database, work) as url:
-                measure_app(work, options, database, url, token, floor)
+                measure_app(work, options, database, url, token, floor, bare_flask)
 
 
 def describe_workers(workers: int | None) -> str:
@@ -193,22 +193,23 @@ def measure_floor(work: Path, options: argparse.Namespace, target: str) -> Figur
 
 
 def measure_app(work: Path, options: argparse.Namespace, database: str, url: str, token: str,
-                floor: Figures) -> None:
+                floor: Figures, bare_flask: Figures) -> None:
     port = free_port()
     environ = app_environment(url, token, port)
     subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
                    capture_output=True)
     print(f"\n{database}")
     print(f"  {'webhook':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-          f"{'ratio to floor':>14}")
+          f"{'to floor':>8} {'to empty Flask':>14}")
     answered = [0]
     log_path = work / f"app-{database}.log"
     with gunicorn("wsgi:app", environ, options.workers, log_path):
         for scenario in SCENARIOS:
             figures = load(work, scenario, port, options, answered)
             ratio = figures.per_second / floor.per_second
+            to_flask = figures.per_second / bare_flask.per_second
             print(f"  {scenario.name:<36} {figures.per_second:>8.0f} {figures.p50_ms:>7.1f} "
-                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>14.2f}")
+                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>8.2f} {to_flask:>14.2f}")
     stored = count_events(url)
     # wrk does not count requests still in flight when it stops; the app answers and logs them.
     lost = max(0, answered[0] - stored)
