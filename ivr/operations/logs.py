@@ -167,8 +167,7 @@ class RedactingJsonFormatter(logging.Formatter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._second = -1
-        self._second_text = ""
+        self._second: tuple[int, str] = (-1, "")  # one tuple, so threads never see half of it
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {"time": self._time(record), "level": record.levelname,
@@ -186,11 +185,12 @@ class RedactingJsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
     def _time(self, record: logging.LogRecord) -> str:
-        second = int(record.created)
-        if second != self._second:  # (a race between threads only makes the text twice)
-            self._second_text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
-            self._second = second
-        return f"{self._second_text},{int(record.msecs):03d}"
+        second, text = self._second
+        if second != int(record.created):
+            second = int(record.created)
+            text = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(second))
+            self._second = (second, text)
+        return f"{text},{int(record.msecs):03d}"
 
 
 def _redact_value(value: Any) -> Any:
