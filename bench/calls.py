@@ -113,8 +113,7 @@ def shipped_prompt_names() -> dict[tuple[str, str], str]:
     has no recording to tell its prompts by."""
     menu = load_menu(ROOT / "prompts" / "menu.yaml")
     catalog = load_catalog(menu, ROOT / "prompts")
-    return prompt_names((prompt.lang, prompt.id, prompt.text)
-                        for prompt in catalog.prompts.values())
+    return prompt_names(catalog.prompts.values())
 
 
 def leave_a_callback_request(phone: Phone, rng: random.Random | None = None,

@@ -260,8 +260,7 @@ def play(send: Send, token: str, journeys: Sequence[Journey], languages: Sequenc
          prompts_dir: Path, stored: Stored, rng: random.Random, used: set[str]) -> list[Row]:
     menu = load_menu(prompts_dir / "menu.yaml")
     catalog = load_catalog(menu, prompts_dir)
-    names = prompt_names((prompt.lang, prompt.id, prompt.text)
-                         for prompt in catalog.prompts.values())
+    names = prompt_names(catalog.prompts.values())
     rows = []
     for journey in journeys:
         for language in languages:

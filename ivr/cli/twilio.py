@@ -119,8 +119,7 @@ def call_simulate(keys: str, url: str | None, lang: str | None, caller: str,
         if lang is not None:
             script.insert(0, language_key(hotline.menu, lang))
         rings_before = _rings_so_far(hotline) if answer_operator else 0
-        names = prompt_names((prompt.lang, prompt.id, prompt.text)
-                             for prompt in hotline.catalog.prompts.values())
+        names = prompt_names(hotline.catalog.prompts.values())
         trial = TrialCall(base, hotline.settings.public_base_url,
                           hotline.settings.twilio_auth_token, WITHHELD if withheld else caller,
                           names)

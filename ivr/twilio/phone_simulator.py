@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from http.client import HTTPException
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urljoin, urlsplit
 
 from twilio.request_validator import RequestValidator
@@ -346,15 +347,26 @@ class Phone:
         return Heard("play", lang, prompt=prompt, url=media)
 
 
-def prompt_names(texts: Iterable[tuple[str, str, str | None]]) -> dict[tuple[str, str], str]:
-    """(language, text) → prompt id, from (language, id, text) triples such as a catalog's:
-    a language spoken by Twilio's voice is heard as text, not as a recording's file name.
-    Where two prompts say the same words ("one" is a digit and a number), the digit wins: a
-    reference is read digit by digit."""
+class SaidPrompt(Protocol):
+    """A prompt as a catalog holds it (ivr.menu.prompts.Prompt): its language, id and text."""
+
+    @property
+    def lang(self) -> str: ...
+    @property
+    def id(self) -> str: ...
+    @property
+    def text(self) -> str | None: ...
+
+
+def prompt_names(prompts: Iterable[SaidPrompt]) -> dict[tuple[str, str], str]:
+    """(language, text) → prompt id, from a catalog's prompts: a language spoken by Twilio's
+    voice is heard as text, not as a recording's file name. Where two prompts say the same
+    words ("one" is a digit and a number), the digit wins: a reference is read digit by
+    digit."""
     names: dict[tuple[str, str], str] = {}
-    for lang, prompt_id, text in sorted(texts, key=lambda item: not item[1].startswith("digit_")):
-        if text:
-            names.setdefault((lang, text), prompt_id)
+    for prompt in sorted(prompts, key=lambda prompt: not prompt.id.startswith("digit_")):
+        if prompt.text:
+            names.setdefault((prompt.lang, prompt.text), prompt.id)
     return names
 
 
