@@ -96,21 +96,12 @@ def save(hotline: Hotline, call_sid: str | None, capture: Capture, at: datetime)
             return questions.not_saved(capture.lang)
 
 
-def finish(lang: str) -> Plan:
-    """After the message (or without one): the request holds all the caller added."""
-    return questions.done(lang)
-
-
 def keep_caller_while_waiting(hotline: Hotline, call_sid: str | None, caller_id: str | None,
                               lang: str, at: datetime) -> None:
     """A caller on the way to an operator: should they hang up before one answers, even
     during the next prompt, they are called back."""
-    if call_sid is None or caller_id is None:
-        return
-    hotline.callback_requests.keep_draft(NewRequest(
-        call_sid=call_sid, number=caller_id, source="caller_id", confirmed=False,
-        language=lang, reason="abandoned", may_identify=False, safe_window=None,
-        reference="", at=at))
+    if call_sid is not None and caller_id is not None:
+        hotline.callback_requests.keep_draft(_by_caller_id(call_sid, caller_id, lang, "", at))
 
 
 def put_through(hotline: Hotline, call_sid: str | None) -> None:
@@ -123,12 +114,19 @@ def keep_caller_who_hung_up(hotline: Hotline, call_sid: str | None, caller_id: s
                             lang: str, at: datetime) -> None:
     """Hung up while waiting for an operator: nobody who reached us is forgotten, if we
     know their number."""
-    if call_sid is None or caller_id is None:
-        return
-    hotline.callback_requests.save(NewRequest(
+    if call_sid is not None and caller_id is not None:
+        hotline.callback_requests.save(
+            _by_caller_id(call_sid, caller_id, lang, new_reference(), at))
+
+
+def _by_caller_id(call_sid: str, caller_id: str, lang: str, reference: str,
+                  at: datetime) -> NewRequest:
+    """A request from a caller who asked for a human, not for a call back: their caller ID,
+    unconfirmed, nothing said about who we may say we are or when."""
+    return NewRequest(
         call_sid=call_sid, number=caller_id, source="caller_id", confirmed=False,
         language=lang, reason="abandoned", may_identify=False, safe_window=None,
-        reference=new_reference(), at=at))
+        reference=reference, at=at)
 
 
 def message_ready(hotline: Hotline, call_sid: str | None, recording_sid: str, status: str,

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, request
 
 from ivr import paths
 from ivr.call_log.journal import note_step
-from ivr.callback_requests import taking
+from ivr.callback_requests import questions, taking
 from ivr.callback_requests.questions import Capture
 from ivr.menu.plans import Plan
 from ivr.models import utcnow
@@ -46,7 +46,7 @@ def answer(hotline: Hotline, call: CallParams) -> Plan:
 def message(hotline: Hotline, call: CallParams) -> Plan:
     """After the message (Twilio's <Record> action), or instead of it (nothing recorded)."""
     capture = taking.capture_in(hotline, request.args)
-    return _noted(hotline, call, capture, taking.finish(capture.lang))
+    return _noted(hotline, call, capture, questions.done(capture.lang))
 
 
 @bp.route(paths.CALLBACK_REQUEST_RECORDING, methods=METHODS)
