@@ -50,6 +50,7 @@ from ivr import phones
 from ivr.menu.menu_file import load_menu
 from ivr.menu.prompts import load_catalog
 from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, prompt_names
+from ivr.twilio.trial_call import saved_reference
 
 LANGUAGE_KEYS = ("1", "2", "3")
 PREFIXES = ("+7916", "+38050", "+44791")
@@ -166,17 +167,9 @@ def answer_to(heard: list[Heard], rng: random.Random) -> str:
 
 
 def reference_heard(heard: list[Heard]) -> str | None:
-    """The digits read out after "your request is saved"."""
-    ids = [item.prompt or "" for item in heard]
-    if "callback_saved" not in ids:
-        return None
-    start = ids.index("callback_saved") + 1
-    digits = []
-    for prompt in ids[start:]:
-        if not prompt.startswith("digit_"):
-            break
-        digits.append(prompt.removeprefix("digit_"))
-    return "".join(digits) or None
+    """The digits read out after "your request is saved", as `ivr call simulate` reads them."""
+    saved = saved_reference(heard)
+    return saved[0] if saved else None
 
 
 def distinct_callers(count: int) -> list[str]:
