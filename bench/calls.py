@@ -39,6 +39,7 @@ import sqlalchemy as sa
 
 from bench.webhooks import (
     BIN,
+    PREFIXES,
     PUBLIC_BASE_URL,
     ROOT,
     app_environment,
@@ -53,7 +54,6 @@ from ivr.twilio.phone_simulator import CallFailed, Heard, Phone, Send, prompt_na
 from ivr.twilio.trial_call import saved_reference
 
 LANGUAGE_KEYS = ("1", "2", "3")
-PREFIXES = ("+7916", "+38050", "+44791")
 MAX_STEPS = 20
 
 
@@ -174,12 +174,18 @@ def reference_heard(heard: list[Heard]) -> str | None:
 
 def distinct_callers(count: int) -> list[str]:
     """Valid mobile numbers of the three countries, none twice (each leaves its own request)."""
-    callers: set[str] = set()
-    while len(callers) < count:
-        number = random.choice(PREFIXES) + f"{random.randrange(10_000_000):07d}"
-        if phones.normalise(number) == number:
-            callers.add(number)
-    return list(callers)
+    rng, used = random.Random(), set[str]()
+    return [new_caller(rng.choice(list(PREFIXES.values())), rng, used) for _ in range(count)]
+
+
+def new_caller(prefix: str, rng: random.Random, used: set[str]) -> str:
+    """A valid mobile number after `prefix`, not in `used` (each call leaves its own
+    request); it is added to `used`."""
+    while True:
+        number = prefix + f"{rng.randrange(10_000_000):07d}"
+        if phones.normalise(number) == number and number not in used:
+            used.add(number)
+            return number
 
 
 @dataclass

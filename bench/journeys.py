@@ -39,10 +39,9 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from bench.calls import Timings, http_sender
+from bench.calls import Timings, http_sender, new_caller
 from bench.drill import always_open_prompts, engine_for, prepare, with_an_operator_on_duty
-from bench.webhooks import BIN, PUBLIC_BASE_URL, ROOT, database_url, gunicorn
-from ivr import phones
+from bench.webhooks import BIN, PREFIXES, PUBLIC_BASE_URL, ROOT, database_url, gunicorn
 from ivr.menu.menu_file import load_menu
 from ivr.menu.prompts import load_catalog
 from ivr.models import CallbackRequest, RequestCall
@@ -57,14 +56,12 @@ from ivr.twilio.phone_simulator import (
 from ivr.twilio.trial_call import language_key, saved_reference
 
 LANGUAGES = ("ru", "uk", "en")
-# A caller of each language calls from a country whose callers hear it first.
-PREFIXES = {"ru": "+7916", "uk": "+38050", "en": "+44791"}
 MAX_STEPS = 40
 OPERATOR = "drill-operator"  # the one bench.drill puts on duty
 Stored = Callable[[str, str], bool]  # (call SID, reference heard) -> stored?
 
 MAIN_MENU = frozenset({"main_intro", "option_operator", "option_callback", "option_about",
-                       "option_repeat", "option_language"})
+                       "option_language"})
 CONFIRMATION = frozenset({"callback_confirm", "callback_confirm_keys"})
 
 
@@ -221,16 +218,6 @@ def stored_in(engine: sa.Engine) -> Stored:
     return stored
 
 
-def new_caller(language: str, rng: random.Random, used: set[str]) -> str:
-    """A valid mobile number of a country whose callers hear `language` first, not used yet
-    (each call leaves its own request)."""
-    while True:
-        number = PREFIXES[language] + f"{rng.randrange(10_000_000):07d}"
-        if phones.normalise(number) == number and number not in used:
-            used.add(number)
-            return number
-
-
 @dataclass(frozen=True)
 class Row:
     journey: Journey
@@ -265,8 +252,8 @@ def play(send: Send, token: str, journeys: Sequence[Journey], languages: Sequenc
     for journey in journeys:
         for language in languages:
             phone = Phone(send=send, auth_token=token, base_url=PUBLIC_BASE_URL,
-                          caller=new_caller(language, rng, used), account_sid="AC" + "1" * 32,
-                          prompt_names=names)
+                          caller=new_caller(PREFIXES[language], rng, used),
+                          account_sid="AC" + "1" * 32, prompt_names=names)
             key = language_key(menu, language)
             rows.append(Row(journey, language, walk(phone, journey, key, prompts_dir, stored)))
     return rows

@@ -38,6 +38,9 @@ BIN = Path(sys.executable).parent
 PUBLIC_BASE_URL = "https://bench.invalid"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 REQUESTS_PER_SCENARIO = 50_000
+# Callers' mobile prefixes, one country per language: a caller of each language calls from a
+# country whose callers hear it first.
+PREFIXES = {"ru": "+7916", "uk": "+38050", "en": "+44791"}
 
 WRK_SCRIPT = r"""
 local requests = {}
@@ -140,7 +143,7 @@ def write_requests(path: Path, scenario: Scenario, token: str) -> None:
     url = PUBLIC_BASE_URL + scenario.path
     lines = []
     for _ in range(REQUESTS_PER_SCENARIO):
-        prefix = random.choice(["+7916", "+38050", "+44791"])
+        prefix = random.choice(list(PREFIXES.values()))
         caller = prefix + str(random.randint(1000000, 9999999))
         params = {"CallSid": "CA" + secrets.token_hex(16), "AccountSid": "AC" + "1" * 32,
                   "From": caller, "To": "+15005550006", "Direction": "inbound",

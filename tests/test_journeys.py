@@ -12,18 +12,19 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from bench.calls import new_caller
 from bench.journeys import (
     JOURNEYS,
     Journey,
     Row,
     Walk,
     answer_to,
-    new_caller,
     stored_in,
     table,
     verdict,
     walk,
 )
+from bench.webhooks import PREFIXES
 from ivr.database import db
 from ivr.operators import accounts
 from ivr.twilio.phone_simulator import Heard, NotTimed, Phone, say_seconds, seconds_heard
@@ -145,7 +146,8 @@ def test_each_caller_calls_from_a_country_of_their_language() -> None:
     used: set[str] = set()
     rng = random.Random(12)
 
-    callers = [new_caller(lang, rng, used) for lang in ("ru", "uk", "en") for _ in range(20)]
+    callers = [new_caller(PREFIXES[lang], rng, used)
+               for lang in ("ru", "uk", "en") for _ in range(20)]
 
     assert len(set(callers)) == 60
     assert [caller[:4] for caller in callers[::20]] == ["+791", "+380", "+447"]
@@ -162,7 +164,7 @@ def on_duty(app: Flask, login: str = "anna") -> None:
 
 
 def walk_in_english(app: Flask, phone: Dial, journey: Journey) -> tuple[Walk, Phone]:
-    call = phone(caller=new_caller("en", random.Random(), set()))
+    call = phone(caller=new_caller(PREFIXES["en"], random.Random(), set()))
     with app.app_context():
         stored = stored_in(db.engine)
     return walk(call, journey, "3", hotline_of(app).settings.prompts_dir, stored), call
@@ -203,7 +205,7 @@ def test_a_caller_who_presses_nothing_with_nobody_on_duty_is_kept(
 
 def test_a_request_heard_as_saved_but_not_in_the_database_is_not_kept(
         desk_app: Flask, phone: Dial) -> None:
-    call = phone(caller=new_caller("en", random.Random(), set()))
+    call = phone(caller=new_caller(PREFIXES["en"], random.Random(), set()))
 
     result = walk(call, JOURNEY["callback"], "3", hotline_of(desk_app).settings.prompts_dir,
                   lambda call_sid, reference: False)
