@@ -218,9 +218,20 @@ def machine_made(folder: Path, prompt_id: str,
                  manifest: Mapping[str, Mapping[str, str]]) -> bool:
     """Whether the prompt's recording is a good one that `ivr prompts render` made."""
     recording = find_recording(folder, prompt_id)
-    rendered = manifest.get(prompt_id)
-    return bool(recording is not None and rendered and audio_problem(recording) is None
-                and rendered.get("audio") == _digest(recording.read_bytes()))
+    return (recording is not None and audio_problem(recording) is None
+            and _made_by_us(recording, manifest.get(prompt_id)))
+
+
+def _made_by_us(recording: Path, rendered: Mapping[str, str] | None) -> bool:
+    """Whether `ivr prompts render` made this file, as its manifest entry `rendered` says."""
+    return rendered is not None and rendered.get("audio") == _digest(recording.read_bytes())
+
+
+def _stale(recording: Path, rendered: Mapping[str, str] | None, text: str) -> bool:
+    """Made by `ivr prompts render` from another text than `text`. Only a recording we made
+    ourselves can be stale; a human recording is left alone."""
+    return (rendered is not None and _made_by_us(recording, rendered)
+            and rendered.get("text") != _digest(text.encode()))
 
 
 def _check_recording(folder: Path, lang: str, prompt_id: str, text: str | None,
@@ -233,11 +244,8 @@ def _check_recording(folder: Path, lang: str, prompt_id: str, text: str | None,
     if problem is not None:
         yield Problem(lang, prompt_id, f"{recording.name} is {problem}")
         return
-    # Only a recording we made ourselves can be stale; a human recording is left alone, and
-    # the hold audio is made from no text.
-    if rendered and text is not None and prompt_id != HOLD_AUDIO \
-            and rendered.get("audio") == _digest(recording.read_bytes()) \
-            and rendered.get("text") != _digest(text.encode()):
+    # (The hold audio is made from no text.)
+    if text is not None and prompt_id != HOLD_AUDIO and _stale(recording, rendered, text):
         yield Problem(lang, prompt_id, f"{recording.name} was made from an older text "
                       "(run: ivr prompts render)")
 
@@ -267,8 +275,4 @@ def needs_rendering(folder: Path, prompt_id: str, text: str,
     recording = find_recording(folder, prompt_id)
     if recording is None or audio_problem(recording) is not None:
         return True
-    rendered = manifest.get(prompt_id)
-    if not rendered:
-        return False  # somebody recorded it by hand; keep it
-    audio = _digest(recording.read_bytes())
-    return rendered.get("audio") == audio and rendered.get("text") != _digest(text.encode())
+    return _stale(recording, manifest.get(prompt_id), text)  # a human recording is kept
