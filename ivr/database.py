@@ -47,6 +47,13 @@ def transaction(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.begin()
 
 
+def page_within(page: int, total: int, page_size: int) -> tuple[int, int]:
+    """The page to show of `total` rows, `page_size` a page, and how many pages there are: a
+    page before the first shows the first, one past the last shows the last."""
+    pages = max(1, -(-total // page_size))
+    return min(max(page, 1), pages), pages
+
+
 def migrations_applied(engine: Engine) -> tuple[str, ...]:
     """The revisions the database is at: none before `ivr db upgrade`."""
     with unit_of_work(engine) as session:

@@ -11,6 +11,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ivr.database import page_within
 from ivr.models import AuditEntry
 
 ACTIONS = ("login", "login_failed", "logout", "claim", "release", "reveal", "play", "call",
@@ -60,8 +61,7 @@ def entries(session: Session, page: int, action: str | None = None,
         query = query.where(AuditEntry.action == action)
         count = count.where(AuditEntry.action == action)
     total = session.scalar(count) or 0
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 1), pages)
+    page, pages = page_within(page, total, page_size)
     rows = session.scalars(query.order_by(AuditEntry.id.desc())
                            .limit(page_size).offset((page - 1) * page_size))
     return AuditPage(list(rows), page, pages)

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.callback_requests.store import REASONS
+from ivr.database import page_within
 from ivr.models import CallbackRequest, Operator
 from ivr.operators.claims import CLOSING_OUTCOMES, lapse_before
 
@@ -87,8 +88,7 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
     else:
         total = session.scalar(sa.select(sa.func.count()).select_from(CallbackRequest)
                                .where(*conditions)) or 0
-    pages = max(1, -(-total // PAGE_SIZE))
-    page = min(filters.page, pages)
+    page, pages = page_within(filters.page, total, PAGE_SIZE)
     order = ((CallbackRequest.closed_at.desc(), CallbackRequest.id.desc())
              if filters.status == "done" else
              (CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id))

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from ivr.database import unit_of_work, upsert
+from ivr.database import page_within, unit_of_work, upsert
 from ivr.models import TwilioAlert
 from ivr.operations import metrics
 from ivr.operations.logs import redact
@@ -128,8 +128,7 @@ def alerts_page(session: Session, page: int, page_size: int = 50) -> AlertPage:
     """One page of the kept alerts, newest first, for the supervisors' page; a page past the
     last shows the last."""
     total = session.scalar(sa.select(sa.func.count()).select_from(TwilioAlert)) or 0
-    pages = max(1, -(-total // page_size))
-    page = min(max(page, 1), pages)
+    page, pages = page_within(page, total, page_size)
     return AlertPage(recent_alerts(session, page_size, (page - 1) * page_size), page, pages,
                      total)
 
