@@ -47,6 +47,12 @@ def transaction(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.begin()
 
 
+def page_asked(raw: str | None) -> int:
+    """The page a URL's `page` asks for: a whole number of up to six digits, else the first."""
+    raw = raw or ""
+    return max(int(raw), 1) if raw.isascii() and raw.isdigit() and len(raw) < 7 else 1
+
+
 def page_within(page: int, total: int, page_size: int) -> tuple[int, int]:
     """The page to show of `total` rows, `page_size` a page, and how many pages there are: a
     page before the first shows the first, one past the last shows the last."""

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.callback_requests.store import REASONS
-from ivr.database import page_within
+from ivr.database import page_asked, page_within
 from ivr.models import CallbackRequest, Operator
 from ivr.operators.claims import CLOSING_OUTCOMES, lapse_before
 
@@ -36,12 +36,10 @@ class Filters:
         language = args.get("language") or None
         reason = args.get("reason") or None
         status = args.get("status") or "open"
-        page = args.get("page", "1")
-        wanted = max(int(page), 1) if page.isascii() and page.isdigit() and len(page) < 7 else 1
         return cls(language=language if language in languages else None,
                    status=status if status in STATUSES else "open",
                    reason=reason if reason in REASONS else None,
-                   page=min(wanted, MAX_PAGE))
+                   page=min(page_asked(args.get("page")), MAX_PAGE))
 
     def query(self, **changes: str | int | None) -> dict[str, str | int]:
         """The query string of these filters with some changed, for links."""

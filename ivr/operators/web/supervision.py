@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
-from ivr.database import db
+from ivr.database import db, page_asked
 from ivr.operators import accounts, audit, availability, export, figures
 from ivr.operators.accounts import AccountError
 from ivr.operators.web import protect_forms
@@ -125,7 +125,7 @@ def password(login: str) -> BaseResponse:
 @supervisors_only
 def audit_log() -> str:
     action = request.args.get("action")
-    found = audit.entries(db.session(), _page_number(),
+    found = audit.entries(db.session(), page_asked(request.args.get("page")),
                           action if action in audit.ACTIONS else None)
     return render_template("operators/audit.html", found=found, action=action,
                            actions=audit.ACTIONS)
@@ -135,13 +135,8 @@ def audit_log() -> str:
 @supervisors_only
 def twilio_alerts() -> str:
     """What Twilio's Debugger told us, newest first (numbers were masked before storing)."""
-    found = alerts.alerts_page(db.session(), _page_number())
+    found = alerts.alerts_page(db.session(), page_asked(request.args.get("page")))
     return render_template("operators/alerts.html", found=found)
-
-
-def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isascii() and page.isdigit() and len(page) < 7 else 1
 
 
 def _change_account(change: Callable[[], object]) -> bool:
