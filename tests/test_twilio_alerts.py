@@ -181,6 +181,9 @@ def test_fifty_alerts_a_page_and_the_older_ones_on_the_next(page: Flask) -> None
     assert "Alerts kept: 51" in second and "page 2 of 2" in second
     assert alerts_table(sofia, "/operators/alerts?page=2").count("<tr id=\"alert-") == 1
     assert "20000" in alerts_table(sofia, "/operators/alerts?page=99")
+    whole_first = sofia.get("/operators/alerts").get_data(as_text=True)
+    assert 'href="/operators/alerts?page=2">Older' in whole_first and "Newer" not in whole_first
+    assert 'href="/operators/alerts?page=1">← Newer' in second and "Older" not in second
 
 
 def test_with_no_alerts_the_page_says_so(page: Flask) -> None:
