@@ -45,12 +45,6 @@ def answer(hotline: Hotline, call_sid: str | None, capture: Capture, keys: str |
     return carry_out(hotline, call_sid, decision, at)
 
 
-def ask_again(hotline: Hotline, capture: Capture) -> Plan:
-    """The current question once more, answered by nothing: after a technical failure, the
-    step is asked again rather than taken as a silence."""
-    return questions.ask(capture, hotline.vault)
-
-
 def number_regions(hotline: Hotline, caller_id: str | None) -> tuple[str, ...]:
     """Where a number typed without its country code may be from, in the order tried: the
     caller's own country, the countries the menu expects callers from, the hotline's."""

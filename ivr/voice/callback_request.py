@@ -35,7 +35,7 @@ def answer(hotline: Hotline, call: CallParams) -> Plan:
     capture = taking.capture_in(hotline, request.args)
     if request.args.get("again"):
         # Sent here again after a technical failure: ask, do not take the silence as an answer.
-        return _noted(hotline, call, capture, taking.ask_again(hotline, capture))
+        return _noted(hotline, call, capture, questions.ask(capture, hotline.vault))
     plan = taking.answer(hotline, call.call_sid, capture, call.keys(), call.from_number,
                          utcnow())
     return _noted(hotline, call, capture, plan)
