@@ -11,6 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -101,10 +102,15 @@ def timezone_of(e164: str, now: datetime | None = None) -> str | None:
     if not zones:
         return None
     moment = now or datetime.now(UTC)
-    offsets = {moment.astimezone(ZoneInfo(zone)).utcoffset() for zone in zones}
+    offsets = {moment.astimezone(_zone(zone)).utcoffset() for zone in zones}
     if len(offsets) > 1:
         return None
     return next((zone for zone in zones if zone in USUAL_ZONES), zones[0])
+
+
+# ZoneInfo keeps only eight zones alive: a Russian mobile's eleven would be read from disk again
+# on every request saved.
+_zone = cache(ZoneInfo)
 
 
 def calling_code(raw: str | None) -> str | None:
