@@ -56,6 +56,13 @@ def new_reference() -> str:
     return f"{secrets.randbelow(900_000) + 100_000}"
 
 
+# What a new request is stored with; the rest (claims, outcomes) starts empty.
+NEW_REQUEST_COLUMNS = (
+    "reference", "number", "number_hash", "number_source", "number_confirmed", "language",
+    "reason", "priority", "status", "may_identify", "safe_window", "caller_timezone",
+    "first_call_sid", "last_call_sid", "attempts", "created_at", "updated_at")
+
+
 class _Statements:
     """This module's statements for one kind of database, built once with bind parameters:
     on the webhooks of a callback request, building them cost more than running them."""
@@ -80,7 +87,13 @@ class _Statements:
         self.drop_draft = sa.delete(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
         self.draft = sa.select(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
         requests = CallbackRequest.__table__
-        new = insert(CallbackRequest)
+        columns = list(NEW_REQUEST_COLUMNS)
+        # Only under a request number no other open request has (six random digits meet,
+        # now and then): else nothing is stored and another number is tried.
+        new = insert(CallbackRequest).from_select(columns, sa.select(
+            *[sa.bindparam(name, type_=requests.c[name].type) for name in columns]).where(
+            ~sa.exists().where(CallbackRequest.reference == sa.bindparam("reference"),
+                               CallbackRequest.status == "open")))
         least = sa.func.min if dialect == "sqlite" else sa.func.least
         self.upsert_request = new.on_conflict_do_update(
             index_elements=["number_hash"],
@@ -97,9 +110,6 @@ class _Statements:
                 "priority": least(requests.c.priority, new.excluded.priority),
             },
         ).returning(requests.c.id, requests.c.reference)
-        self.open_reference = sa.select(CallbackRequest.id).where(
-            CallbackRequest.reference == sa.bindparam("reference"),
-            CallbackRequest.status == "open")
         self.link_call = insert(RequestCall)
         self.recording = insert(Recording).on_conflict_do_nothing(
             index_elements=["recording_sid"])
@@ -202,8 +212,10 @@ def made_or_renewed_by(connection: Connection, call_sid: str) -> list[CallbackRe
 
 def _upsert_request(connection: Connection, vault: PhoneVault,
                     request: NewRequest) -> tuple[int, str]:
-    row = connection.execute(_statements(connection).upsert_request, {
-        "reference": _free_reference(connection, request.reference),
+    """Store or renew the request. A caller who was already told `request.reference` (from
+    the spool) keeps it with their call, even when the request itself gets another number."""
+    values = {
+        "reference": request.reference,
         "number": vault.encrypt(request.number),
         "number_hash": vault.digest(request.number),
         "number_source": request.source,
@@ -220,19 +232,11 @@ def _upsert_request(connection: Connection, vault: PhoneVault,
         "attempts": 1,
         "created_at": request.at,
         "updated_at": request.at,
-    }).one()
+    }
+    statement = _statements(connection).upsert_request
+    while (row := connection.execute(statement, values).one_or_none()) is None:
+        values["reference"] = new_reference()  # that number is another open request's
     return int(row.id), str(row.reference)
-
-
-def _free_reference(connection: Connection, wanted: str) -> str:
-    """`wanted`, unless another open request has it (six random digits meet, now and then):
-    then another. A caller who was already told `wanted` (from the spool) keeps it with their
-    call; the request gets a number of its own."""
-    reference = wanted
-    while connection.execute(_statements(connection).open_reference,
-                             {"reference": reference}).first() is not None:
-        reference = new_reference()
-    return reference
 
 
 def keep_draft(connection: Connection, vault: PhoneVault, request: NewRequest) -> None:
