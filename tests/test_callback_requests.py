@@ -218,6 +218,33 @@ def test_caller_who_hangs_up_once_the_number_is_known_leaves_an_abandoned_reques
         assert db.session.scalars(sa.select(CallbackDraft)).all() == []
 
 
+def test_caller_who_hangs_up_while_their_number_waits_in_the_spool_is_still_called_back(
+        app: Flask, phone: Dial) -> None:
+    break_table(app, "callback_drafts")
+    call, heard = to_callback_request(phone)  # the number known, kept in the spool
+    assert prompts(heard)[0] == ("uk", "callback_confirm")
+    mend_table(app, "callback_drafts")
+
+    call.hang_up()  # the database has no draft for the call, but the spool has
+
+    hotline_of(app).callback_requests.replay()
+    [request] = stored_requests(app)
+    assert (request.reason, number_of(app, request)) == ("abandoned", UKRAINIAN_CALLER)
+
+
+def test_caller_who_hangs_up_while_the_database_is_away_is_still_called_back(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone)  # the number known, kept in the database
+    break_table(app, "callback_drafts")
+
+    call.hang_up()
+
+    mend_table(app, "callback_drafts")
+    hotline_of(app).callback_requests.replay()
+    [request] = stored_requests(app)
+    assert (request.reason, number_of(app, request)) == ("abandoned", UKRAINIAN_CALLER)
+
+
 def test_caller_who_hangs_up_during_the_optional_questions_leaves_the_request_as_it_was(
         app: Flask, phone: Dial) -> None:
     call, _ = to_callback_request(phone)
@@ -278,14 +305,14 @@ def test_a_second_request_from_the_same_number_renews_the_open_one(
     assert told(heard_first) == told(heard_second) == request.reference
 
 
-def break_table(app: Flask) -> None:
+def break_table(app: Flask, table: str = "callback_requests") -> None:
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE callback_requests RENAME TO broken"))
+        connection.execute(sa.text(f"ALTER TABLE {table} RENAME TO broken"))
 
 
-def mend_table(app: Flask) -> None:
+def mend_table(app: Flask, table: str = "callback_requests") -> None:
     with app.app_context(), db.engine.begin() as connection:
-        connection.execute(sa.text("ALTER TABLE broken RENAME TO callback_requests"))
+        connection.execute(sa.text(f"ALTER TABLE broken RENAME TO {table}"))
 
 
 def test_a_database_that_fails_during_the_save_loses_nothing(

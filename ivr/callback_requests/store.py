@@ -86,6 +86,7 @@ class _Statements:
                                                                          "started_at")})
         self.drop_draft = sa.delete(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
         self.draft = sa.select(CallbackDraft).where(CallbackDraft.call_sid == call_sid)
+        self.draft_sid = sa.select(CallbackDraft.call_sid).where(CallbackDraft.call_sid == call_sid)
         requests = CallbackRequest.__table__
         columns = list(NEW_REQUEST_COLUMNS)
         # Only under a request number no other open request has (six random digits meet,
@@ -253,6 +254,12 @@ def keep_draft(connection: Connection, vault: PhoneVault, request: NewRequest) -
 
 def drop_draft(connection: Connection, call_sid: str) -> None:
     connection.execute(_statements(connection).drop_draft, {"call_sid": call_sid})
+
+
+def draft_exists(connection: Connection, call_sid: str) -> bool:
+    """Whether a request is being taken in this call (its number known, not yet stored)."""
+    return connection.execute(_statements(connection).draft_sid,
+                              {"call_sid": call_sid}).first() is not None
 
 
 def abandon(connection: Connection, vault: PhoneVault, call_sid: str,

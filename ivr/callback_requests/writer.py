@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from ivr.callback_requests import store
 from ivr.callback_requests.operations import (
     Abandon,
     AddAnswers,
@@ -100,6 +101,9 @@ class RequestWriter:
         self._perform(DropDraft(call_sid))
 
     def abandon(self, call_sid: str, at: datetime) -> None:
+        """A call ended: store what its caller had left half-given, if anything."""
+        if self._nothing_half_given(call_sid):
+            return
         self._perform(Abandon(call_sid, at))
 
     def add_answers(self, answers: AddAnswers) -> None:
@@ -119,6 +123,20 @@ class RequestWriter:
     def held(self) -> int:
         """Operations this process holds in memory, waiting for the database or the disk."""
         return len(self._held)
+
+    def _nothing_half_given(self, call_sid: str) -> bool:
+        """True when the database holds no draft for the call and nothing waits to reach it:
+        most calls end so, and one read without a transaction tells it. Any doubt (the
+        database away, operations waiting in the spool or in memory) is False, and the
+        abandon goes the usual way."""
+        if self._held or self.spool.holds_any():
+            return False
+        try:
+            with self.engine.connect() as connection:
+                return not store.draft_exists(
+                    connection.execution_options(isolation_level="AUTOCOMMIT"), call_sid)
+        except Exception:
+            return False
 
     def _apply(self, operation: Operation) -> str | None:
         with transaction(self.engine) as connection:
