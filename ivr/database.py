@@ -47,6 +47,12 @@ def transaction(engine: Engine) -> AbstractContextManager[Connection]:
     return engine.begin()
 
 
+def one_read(engine: Engine) -> AbstractContextManager[Connection]:
+    """A connection outside any transaction, for a single read that needs none: on the
+    webhooks, a BEGIN and a COMMIT would be two round trips more than the read itself."""
+    return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
 def page_asked(raw: str | None) -> int:
     """The page a URL's `page` asks for: a whole number of up to six digits, else the first."""
     raw = raw or ""

@@ -31,7 +31,7 @@ from ivr.callback_requests.operations import (
 )
 from ivr.callback_requests.spool import Spool
 from ivr.callback_requests.store import NewRequest
-from ivr.database import transaction, unit_of_work
+from ivr.database import one_read, transaction, unit_of_work
 from ivr.models import CallbackDraft
 from ivr.operations import metrics
 from ivr.phones import PhoneVault
@@ -132,9 +132,8 @@ class RequestWriter:
         if self._held or self.spool.holds_any():
             return False
         try:
-            with self.engine.connect() as connection:
-                return not store.draft_exists(
-                    connection.execution_options(isolation_level="AUTOCOMMIT"), call_sid)
+            with one_read(self.engine) as connection:
+                return not store.draft_exists(connection, call_sid)
         except Exception:
             return False
 
