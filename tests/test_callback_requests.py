@@ -6,6 +6,8 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -13,13 +15,15 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
+from ivr.callback_requests import taking
 from ivr.callback_requests.operations import Abandon, Operation, apply
 from ivr.callback_requests.store import find_by_reference
 from ivr.database import db
+from ivr.menu.plans import Plan
 from ivr.models import CallbackDraft, CallbackRequest, Operator
 from ivr.twilio.phone_simulator import Heard, Phone
 from tests.rows import add_request
-from tests.support import hotline_of, prompts, stored_calls
+from tests.support import hotline_of, prompts, stored_calls, stored_events
 
 Dial = Callable[..., Phone]
 UKRAINIAN_CALLER = "+380501234567"
@@ -202,6 +206,60 @@ def test_caller_who_says_nothing_at_all_is_still_called_back(app: Flask, phone: 
     [request] = stored_requests(app)
     assert request.reference == told(heard)
     assert (request.number_confirmed, request.may_identify) == (False, False)
+
+
+def paths_requested(call: Phone) -> list[str]:
+    """The webhooks Twilio requests from now on in this call, in order."""
+    requested: list[str] = []
+    send = call.send
+
+    def recording(method: str, url: str, params: dict[str, str],
+                  headers: dict[str, str]) -> tuple[int, str, bytes]:
+        if urlsplit(url).path.startswith("/voice/"):
+            requested.append(urlsplit(url).path)
+        return send(method, url, params, headers)
+
+    call.send = recording
+    return requested
+
+
+def test_pressing_2_asks_the_first_question_in_the_same_answer(
+        app: Flask, phone: Dial) -> None:
+    call = phone(caller=UKRAINIAN_CALLER)
+    call.dial()
+    call.press("2")
+    requested = paths_requested(call)
+
+    heard = call.press("2")
+
+    assert prompts(heard)[0] == ("uk", "callback_confirm")
+    assert requested == ["/voice/menu/input"]  # no round trip through a redirect
+    steps = [(event.kind, event.node) for event in stored_events(app, call.call_sid)]
+    assert steps[-2:] == [("input", "main"), ("callback", "confirm")]
+    call.hang_up()  # the number was known at once: kept
+    assert [request.reason for request in stored_requests(app)] == ["abandoned"]
+
+
+def test_a_request_that_cannot_begin_at_once_begins_when_twilio_follows_the_redirect(
+        app: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
+    begin = taking.begin
+    failures = [RuntimeError("the first try fails")]
+
+    def fails_once(*args: Any) -> Plan:
+        if failures:
+            raise failures.pop()
+        return begin(*args)
+
+    monkeypatch.setattr(taking, "begin", fails_once)
+    call = phone(caller=UKRAINIAN_CALLER)
+    call.dial()
+    call.press("2")
+    requested = paths_requested(call)
+
+    heard = call.press("2")
+
+    assert prompts(heard)[0] == ("uk", "callback_confirm")
+    assert requested == ["/voice/menu/input", "/voice/callback"]
 
 
 def test_caller_who_hangs_up_once_the_number_is_known_leaves_an_abandoned_request(

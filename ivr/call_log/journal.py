@@ -25,11 +25,13 @@ if TYPE_CHECKING:
 
 def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node: str | None,
               digits: str | None = None, outcome: str | None = None,
-              first: bool = False) -> None:
+              first: bool = False, followed: bool = False) -> None:
     """One webhook of a call: where the caller was, what they pressed, what we decided.
 
     `first`: the leg's first webhook, which files its numbers (the status callbacks do too);
     later steps name the leg without them, which spares a parse and two encryptions a step.
+    `followed`: a second step answered by the same webhook (a redirect we followed ourselves),
+    filed apart from the first when Twilio retries the webhook.
     """
     if call.call_sid is None:
         return  # not a call we can file anything under; the caller is still answered
@@ -45,7 +47,8 @@ def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node
         entries.append(LanguageChosen(call.call_sid, plan.language))
     entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
                          status=call.status, outcome=(outcome or plan.outcome)[:64],
-                         dedupe_key=call.idempotency_token))
+                         dedupe_key=_followed_key(call.idempotency_token) if followed
+                         else call.idempotency_token))
     hotline.call_log.record(*entries)
 
 
@@ -86,6 +89,10 @@ def call_seen(call: CallParams, started_at: datetime, status: str | None = None,
     return CallSeen(call.call_sid, call.parent_call_sid, call.direction,
                     call.from_number if numbers else None, call.to_number if numbers else None,
                     status or call.status or "ringing", started_at)
+
+
+def _followed_key(token: str | None) -> str | None:
+    return None if token is None else f"{token[:70]}:followed"
 
 
 def _timestamp(raw: str) -> datetime | None:

@@ -25,6 +25,7 @@ from ivr.voice.answering import (
     voice_webhook,
     voice_webhook_recovering,
 )
+from ivr.voice.callback_request import begun_at_once
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("menu", __name__)
@@ -47,7 +48,7 @@ def menu(hotline: Hotline, call: CallParams) -> Plan:
     where = journey.where_from(hotline.menu, request.args)
     plan = journey.enter(hotline.menu, where, call.calling_code)
     note_step(hotline, call, plan, kind="menu", node=where.node)
-    return plan
+    return begun_at_once(hotline, call, plan)
 
 
 @bp.route(paths.MENU_INPUT, methods=METHODS)
@@ -56,7 +57,7 @@ def menu_input(hotline: Hotline, call: CallParams) -> Plan:
     where = journey.where_from(hotline.menu, request.args)
     plan = journey.answer(hotline.menu, where, call.digits, call.calling_code)
     note_step(hotline, call, plan, kind="input", node=where.node, digits=call.digits)
-    return plan
+    return begun_at_once(hotline, call, plan)
 
 
 def _failed_step(hotline: Hotline, call: CallParams) -> Where:
