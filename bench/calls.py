@@ -10,7 +10,7 @@ p50/p95/p99 per webhook, errors, and the callback requests the callers heard as 
 (`acknowledged`) beside those in the database afterwards (`stored`): they must be equal.
 
     python -m bench.calls [--database sqlite|postgresql|both] [--calls 200] [--concurrency 20]
-                          [--think 0] [--full] [--workers N]
+                          [--think 0] [--full] [--warm-up 100] [--workers N]
 """
 
 from __future__ import annotations
@@ -289,16 +289,23 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
                        capture_output=True)
         timings = Timings()
         with gunicorn("wsgi:app", environ, options.workers, work / f"calls-{database}.log"):
+            # Every worker connects, prepares its statements and fills its caches before the
+            # clock starts; what the warm-up's callers were told is checked with the rest.
+            callers = distinct_callers(options.warm_up + options.calls)  # none calls twice
+            warm_up = run_calls(http_sender(port, Timings()), token, options.warm_up,
+                                options.concurrency, full=options.full,
+                                callers=callers[:options.warm_up])
             client_before = resource.getrusage(resource.RUSAGE_SELF)
             burst = run_calls(http_sender(port, timings), token, options.calls,
-                              options.concurrency, think=options.think, full=options.full)
+                              options.concurrency, think=options.think, full=options.full,
+                              callers=callers[options.warm_up:])
             client_after = resource.getrusage(resource.RUSAGE_SELF)
         stored, messages = count_stored(url)
     pace = f", about {options.think:g} s per answer" if options.think else ", no pauses"
     journey = ("the whole journey (3 presses, 2 answers, a message)" if options.full
                else "hanging up once saved (3 presses)")
     print(f"\n{database}: {options.calls} calls, {options.concurrency} at a time{pace}, "
-          f"{journey}\n  "
+          f"{journey}, after {options.warm_up} calls to warm up\n  "
           f"{burst.seconds:.1f} s: {options.calls / burst.seconds:.1f} calls/s, "
           f"{sum(len(v) for v in timings.by_path.values()) / burst.seconds:.0f} webhooks/s")
     client_cpu = (client_after.ru_utime + client_after.ru_stime
@@ -307,9 +314,10 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
           f"({client_cpu / burst.seconds:.2f} of {os.cpu_count()} cores) on this machine")
     print_timings(timings)
     print(f"  errors: {timings.errors} HTTP, {burst.failed} calls failed")
-    print(f"  callback requests: acknowledged {burst.acknowledged}, stored {stored} "
-          f"({messages} with their message)")
-    return burst.acknowledged == stored
+    acknowledged = warm_up.acknowledged + burst.acknowledged
+    print(f"  callback requests (warm-up included): acknowledged {acknowledged}, stored "
+          f"{stored} ({messages} with their message)")
+    return acknowledged == stored
 
 
 def main() -> None:
@@ -320,6 +328,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=20, help="calls in progress")
     parser.add_argument("--think", type=float, default=0.0,
                         help="seconds a caller takes to answer, about (default 0: at once)")
+    parser.add_argument("--warm-up", type=int, default=100,
+                        help="calls before the clock starts, not counted (default 100)")
     parser.add_argument("--full", action="store_true",
                         help="callers answer the optional questions and leave a message")
     parser.add_argument("--workers", type=int, default=None,
