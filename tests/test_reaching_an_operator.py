@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -13,9 +14,11 @@ from ivr.database import db
 from ivr.models import CallbackRequest, CallEvent, Ring
 from ivr.operators import accounts, availability
 from ivr.twilio.phone_simulator import Heard, Phone
+from ivr.voice import queue
 from tests.conftest import phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls, stored_events
+from tests.test_callback_requests import paths_requested
 
 Dial = Callable[..., Phone]
 NIGHT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 04:00 in Kyiv, 02:00 in London
@@ -85,6 +88,61 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
     assert placed["Timeout"] == "20"
     [ring] = rings(desk_app)
     assert (ring.language, ring.status) == ("uk", "ringing")
+
+
+def test_pressing_1_joins_the_queue_in_the_same_answer(
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk,ru")
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    requested = paths_requested(call)
+
+    call.press("1")
+
+    assert call.queued is not None
+    assert "/voice/operator" not in requested  # no round trip through a redirect
+    assert [placed["To"] for placed in twilio.placed] == [OLENA]  # rung as the caller joined
+    steps = [(event.kind, event.node) for event in stored_events(desk_app, call.call_sid)]
+    assert ("operator", "operator") in steps
+
+
+def test_with_nobody_on_duty_pressing_1_asks_for_the_number_in_the_same_answer(
+        desk_app: Flask, phone: Dial) -> None:
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    requested = paths_requested(call)
+
+    heard = call.press("1")
+
+    assert prompts(heard)[:2] == [("uk", "operator_nobody"), ("uk", "callback_confirm")]
+    assert requested == ["/voice/menu/input"]
+
+
+def test_a_queue_that_cannot_be_joined_at_once_is_joined_when_twilio_follows_the_redirect(
+        desk_app: Flask, phone: Dial, twilio: FakeTwilio,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    on_duty(desk_app, "olena", OLENA, "uk,ru")
+    failures = [RuntimeError("the first try fails")]
+    available = availability.availability_now
+
+    def fails_once(*args: Any) -> Any:
+        if failures:
+            raise failures.pop()
+        return available(*args)
+
+    monkeypatch.setattr(queue, "availability_now", fails_once)
+    call = phone(caller="+380501234567")
+    call.dial()
+    call.press("2")
+    requested = paths_requested(call)
+
+    call.press("1")
+
+    assert call.queued is not None
+    assert requested[:2] == ["/voice/menu/input", "/voice/operator"]
+    assert [placed["To"] for placed in twilio.placed] == [OLENA]
 
 
 def test_operator_hears_the_language_accepts_and_is_put_through(

@@ -30,8 +30,8 @@ def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node
 
     `first`: the leg's first webhook, which files its numbers (the status callbacks do too);
     later steps name the leg without them, which spares a parse and two encryptions a step.
-    `followed`: a second step answered by the same webhook (a redirect we followed ourselves),
-    filed apart from the first when Twilio retries the webhook.
+    `followed`: a further step answered by the same webhook (a redirect we followed
+    ourselves), filed apart from the first when Twilio retries the webhook.
     """
     if call.call_sid is None:
         return  # not a call we can file anything under; the caller is still answered
@@ -47,7 +47,7 @@ def note_step(hotline: Hotline, call: CallParams, plan: Plan, *, kind: str, node
         entries.append(LanguageChosen(call.call_sid, plan.language))
     entries.append(Event(call.call_sid, call.parent_call_sid, kind, at, node=node, digits=digits,
                          status=call.status, outcome=(outcome or plan.outcome)[:64],
-                         dedupe_key=_followed_key(call.idempotency_token) if followed
+                         dedupe_key=_followed_key(call.idempotency_token, kind) if followed
                          else call.idempotency_token))
     hotline.call_log.record(*entries)
 
@@ -91,8 +91,8 @@ def call_seen(call: CallParams, started_at: datetime, status: str | None = None,
                     status or call.status or "ringing", started_at)
 
 
-def _followed_key(token: str | None) -> str | None:
-    return None if token is None else f"{token[:70]}:followed"
+def _followed_key(token: str | None, kind: str) -> str | None:
+    return None if token is None else f"{token[:64]}:{kind[:15]}"
 
 
 def _timestamp(raw: str) -> datetime | None:

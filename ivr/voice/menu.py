@@ -26,6 +26,7 @@ from ivr.voice.answering import (
     voice_webhook_recovering,
 )
 from ivr.voice.callback_request import begun_at_once
+from ivr.voice.queue import joined_at_once
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("menu", __name__)
@@ -48,7 +49,7 @@ def menu(hotline: Hotline, call: CallParams) -> Plan:
     where = journey.where_from(hotline.menu, request.args)
     plan = journey.enter(hotline.menu, where, call.calling_code)
     note_step(hotline, call, plan, kind="menu", node=where.node)
-    return begun_at_once(hotline, call, plan)
+    return _followed(hotline, call, plan)
 
 
 @bp.route(paths.MENU_INPUT, methods=METHODS)
@@ -57,7 +58,13 @@ def menu_input(hotline: Hotline, call: CallParams) -> Plan:
     where = journey.where_from(hotline.menu, request.args)
     plan = journey.answer(hotline.menu, where, call.digits, call.calling_code)
     note_step(hotline, call, plan, kind="input", node=where.node, digits=call.digits)
-    return begun_at_once(hotline, call, plan)
+    return _followed(hotline, call, plan)
+
+
+def _followed(hotline: Hotline, call: CallParams, plan: Plan) -> Plan:
+    """The plan, with a redirect to main menu 1 or 2 followed here rather than by Twilio (and
+    past an operator who cannot be reached, on to the callback request)."""
+    return begun_at_once(hotline, call, joined_at_once(hotline, call, plan))
 
 
 def _failed_step(hotline: Hotline, call: CallParams) -> Where:

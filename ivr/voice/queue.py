@@ -14,7 +14,7 @@ from ivr.callback_requests.taking import (
     keep_caller_who_hung_up,
     put_through,
 )
-from ivr.menu.plans import Plan, Say
+from ivr.menu.plans import Plan, Redirect, Say
 from ivr.models import utcnow
 from ivr.operators import waiting
 from ivr.operators.availability import availability_now
@@ -45,13 +45,36 @@ def operator(hotline: Hotline, call: CallParams) -> Plan:
     """Main menu 1: into the queue, or straight to the callback request. Either way the
     caller's number, if known, is kept at once: hanging up during the next prompt still
     leaves a request."""
-    lang = _language(hotline)
+    return _join(hotline, call, _language(hotline))
+
+
+def joined_at_once(hotline: Hotline, call: CallParams, plan: Plan) -> Plan:
+    """A menu step that sends the caller to an operator answers with the queue (or the way
+    past it) itself: Twilio would otherwise come back for it (a redirect), a round trip of the
+    caller's time on the way to a human. Should that fail, Twilio follows the redirect as
+    before, and main menu 1's own webhook answers or apologises."""
+    redirect = plan.steps[-1] if plan.steps else None
+    if not (isinstance(redirect, Redirect) and redirect.to.path == paths.OPERATOR):
+        return plan
+    lang = redirect.to.param("lang") or ""
+    try:
+        joined = _join(hotline, call, lang if lang in hotline.menu.languages
+                       else hotline.menu.default_language, followed=True)
+    except Exception:
+        log.exception("queue not joined at once: Twilio follows the redirect",
+                      extra={"call_sid": call.call_sid})
+        return plan
+    return Plan(plan.steps[:-1] + joined.steps, plan.outcome, plan.language,
+                private=plan.private or joined.private)
+
+
+def _join(hotline: Hotline, call: CallParams, lang: str, followed: bool = False) -> Plan:
     keep_caller_while_waiting(hotline, call.call_sid, call.from_number, lang, utcnow())
     available = availability_now(hotline, lang)
     plan = waiting.join(lang, available or "nobody")
     if available == "open":
         _ring_after_answering(hotline, lang, 1)  # the moment the caller joins
-    note_step(hotline, call, plan, kind="operator", node="operator")
+    note_step(hotline, call, plan, kind="operator", node="operator", followed=followed)
     return plan
 
 
