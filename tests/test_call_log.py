@@ -224,6 +224,30 @@ def test_a_burst_of_webhooks_is_stored_in_few_transactions(
     assert len(batches) <= 5
 
 
+def language_changed_in_turn(app: Flask) -> list[str | None]:
+    """A leg first heard of at its language step, then the language changed, chosen again,
+    and changed twice within one batch: the call's language after each batch."""
+    at = datetime.now(UTC)
+    vault = hotline_of(app).vault
+
+    def step(*languages: str) -> list[entries.Entry]:
+        return [entries.CallSeen(CALL_SID, None, "inbound", None, None, "in-progress", at),
+                *(entries.LanguageChosen(CALL_SID, language) for language in languages)]
+
+    seen = []
+    with app.app_context():
+        for batch in (step("uk"), step("ru"), step("ru"), step("uk", "en")):
+            with hotline_of(app).engine.begin() as connection:
+                entries.write_entries(connection, vault, batch)
+            [call] = stored_calls(app)
+            seen.append(call.language)
+    return seen
+
+
+def test_the_language_a_caller_chooses_last_is_the_calls(app: Flask) -> None:
+    assert language_changed_in_turn(app) == ["uk", "ru", "ru", "en"]
+
+
 def test_steps_of_one_call_written_by_different_processes_in_any_order_lose_nothing(
         app: Flask) -> None:
     """Each worker's writer stores its own batches: the language chosen may be stored before

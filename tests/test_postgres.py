@@ -11,6 +11,7 @@ from flask import Flask
 from ivr import database
 from tests.conftest import phone_for
 from tests.support import signed_post, stored_calls, stored_events, twilio_params
+from tests.test_call_log import language_changed_in_turn
 
 
 def test_a_call_in_each_language_is_logged_on_postgresql(postgres_app: Flask) -> None:
@@ -26,6 +27,11 @@ def test_a_call_in_each_language_is_logged_on_postgresql(postgres_app: Flask) ->
     assert [(call.language, call.status, call.duration_seconds) for call in calls] == [
         ("ru", "completed", 20), ("uk", "completed", 20), ("en", "completed", 20)]
     assert all(call.from_number_hash for call in calls)
+
+
+def test_the_language_a_caller_chooses_last_is_the_calls_on_postgresql(
+        postgres_app: Flask) -> None:
+    assert language_changed_in_turn(postgres_app) == ["uk", "ru", "ru", "en"]
 
 
 def test_replayed_and_late_status_callbacks_change_nothing_on_postgresql(

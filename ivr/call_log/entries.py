@@ -86,12 +86,23 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
     statements = _statements(connection)
     if filling:
         connection.execute(statements.calls_upsert, filling)
-    if naming:
-        connection.execute(statements.calls_insert, naming)
-    languages = [{"sid": entry.call_sid, "language": entry.language}
-                 for entry in entries if isinstance(entry, LanguageChosen)]
-    if languages:
-        connection.execute(LANGUAGE_UPDATE, languages)
+    chosen = {entry.call_sid: entry.language for entry in entries
+              if isinstance(entry, LanguageChosen)}  # the last choice of a call wins
+    # A step that chooses the language names its leg too: one statement does both.
+    with_language, plain = [], []
+    for row in naming:
+        language = chosen.pop(str(row["call_sid"]), None)
+        if language is None:
+            plain.append(row)
+        else:
+            with_language.append({**row, "language": language})
+    if with_language:
+        connection.execute(statements.calls_language, with_language)
+    if plain:
+        connection.execute(statements.calls_insert, plain)
+    if chosen:
+        connection.execute(LANGUAGE_UPDATE, [{"sid": sid, "language": language}
+                                             for sid, language in chosen.items()])
     parents = [{"sid": entry.call_sid, "parent": entry.parent_call_sid}
                for entry in entries if isinstance(entry, ParentKnown)]
     if parents:
@@ -146,6 +157,12 @@ class _Statements:
             for name in FILLED_IN})
         self.calls_insert = upsert(connection, Call.__table__).on_conflict_do_nothing(
             index_elements=["call_sid"])
+        # The row is written only when the language changes (an UPDATE that changes nothing
+        # still writes the row again in PostgreSQL).
+        named = upsert(connection, Call.__table__)
+        self.calls_language = named.on_conflict_do_update(
+            index_elements=["call_sid"], set_={"language": named.excluded.language},
+            where=Call.__table__.c.language.is_distinct_from(named.excluded.language))
         self.events_insert = upsert(connection, CallEvent.__table__).on_conflict_do_nothing(
             index_elements=["call_sid", "dedupe_key"])
 
