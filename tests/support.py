@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask
@@ -14,7 +16,7 @@ from werkzeug.test import TestResponse
 from ivr.database import db
 from ivr.models import Call, CallEvent
 from ivr.services import Hotline
-from ivr.twilio.phone_simulator import Heard
+from ivr.twilio.phone_simulator import Heard, Phone
 
 AUTH_TOKEN = "test-auth-token"
 BASE_URL = "http://localhost"
@@ -89,3 +91,38 @@ def stored_events(app: Flask, call_sid: str | None = None) -> list[CallEvent]:
 def prompts(heard: Iterable[Heard]) -> list[tuple[str | None, str | None]]:
     """(language, prompt id) of each recording heard."""
     return [(item.lang, item.prompt) for item in heard]
+
+
+Result = TypeVar("Result")
+
+
+def fails_once(function: Callable[..., Result]) -> Callable[..., Result]:
+    """`function`, except that its first call raises (a moment's technical trouble)."""
+    failures = [RuntimeError("the first try fails")]
+
+    def flaky(*args: Any, **kwargs: Any) -> Result:
+        if failures:
+            raise failures.pop()
+        return function(*args, **kwargs)
+
+    return flaky
+
+
+def at_the_main_menu(phone: Callable[..., Phone],
+                     caller: str = "+380501234567") -> tuple[Phone, list[str]]:
+    """A Ukrainian caller who dialled and chose Ukrainian, and the webhooks Twilio requests
+    from now on in their call, in order."""
+    call = phone(caller=caller)
+    call.dial()
+    call.press("2")
+    requested: list[str] = []
+    send = call.send
+
+    def recording(method: str, url: str, params: dict[str, str],
+                  headers: dict[str, str]) -> tuple[int, str, bytes]:
+        if urlsplit(url).path.startswith("/voice/"):
+            requested.append(urlsplit(url).path)
+        return send(method, url, params, headers)
+
+    call.send = recording
+    return call, requested

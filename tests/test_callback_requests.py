@@ -6,8 +6,6 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -19,11 +17,17 @@ from ivr.callback_requests import taking
 from ivr.callback_requests.operations import Abandon, Operation, apply
 from ivr.callback_requests.store import find_by_reference
 from ivr.database import db
-from ivr.menu.plans import Plan
 from ivr.models import CallbackDraft, CallbackRequest, Operator
 from ivr.twilio.phone_simulator import Heard, Phone
 from tests.rows import add_request
-from tests.support import hotline_of, prompts, stored_calls, stored_events
+from tests.support import (
+    at_the_main_menu,
+    fails_once,
+    hotline_of,
+    prompts,
+    stored_calls,
+    stored_events,
+)
 
 Dial = Callable[..., Phone]
 UKRAINIAN_CALLER = "+380501234567"
@@ -208,27 +212,9 @@ def test_caller_who_says_nothing_at_all_is_still_called_back(app: Flask, phone: 
     assert (request.number_confirmed, request.may_identify) == (False, False)
 
 
-def paths_requested(call: Phone) -> list[str]:
-    """The webhooks Twilio requests from now on in this call, in order."""
-    requested: list[str] = []
-    send = call.send
-
-    def recording(method: str, url: str, params: dict[str, str],
-                  headers: dict[str, str]) -> tuple[int, str, bytes]:
-        if urlsplit(url).path.startswith("/voice/"):
-            requested.append(urlsplit(url).path)
-        return send(method, url, params, headers)
-
-    call.send = recording
-    return requested
-
-
 def test_pressing_2_asks_the_first_question_in_the_same_answer(
         app: Flask, phone: Dial) -> None:
-    call = phone(caller=UKRAINIAN_CALLER)
-    call.dial()
-    call.press("2")
-    requested = paths_requested(call)
+    call, requested = at_the_main_menu(phone, UKRAINIAN_CALLER)
 
     heard = call.press("2")
 
@@ -242,19 +228,8 @@ def test_pressing_2_asks_the_first_question_in_the_same_answer(
 
 def test_a_request_that_cannot_begin_at_once_begins_when_twilio_follows_the_redirect(
         app: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
-    begin = taking.begin
-    failures = [RuntimeError("the first try fails")]
-
-    def fails_once(*args: Any) -> Plan:
-        if failures:
-            raise failures.pop()
-        return begin(*args)
-
-    monkeypatch.setattr(taking, "begin", fails_once)
-    call = phone(caller=UKRAINIAN_CALLER)
-    call.dial()
-    call.press("2")
-    requested = paths_requested(call)
+    monkeypatch.setattr(taking, "begin", fails_once(taking.begin))
+    call, requested = at_the_main_menu(phone, UKRAINIAN_CALLER)
 
     heard = call.press("2")
 

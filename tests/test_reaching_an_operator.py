@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -17,8 +16,16 @@ from ivr.twilio.phone_simulator import Heard, Phone
 from ivr.voice import queue
 from tests.conftest import phone_for
 from tests.fake_twilio import FakeTwilio
-from tests.support import BASE_URL, HOTLINE, hotline_of, prompts, stored_calls, stored_events
-from tests.test_callback_requests import paths_requested
+from tests.support import (
+    BASE_URL,
+    HOTLINE,
+    at_the_main_menu,
+    fails_once,
+    hotline_of,
+    prompts,
+    stored_calls,
+    stored_events,
+)
 
 Dial = Callable[..., Phone]
 NIGHT = datetime(2026, 11, 25, 2, 0, tzinfo=UTC)  # 04:00 in Kyiv, 02:00 in London
@@ -93,10 +100,7 @@ def test_caller_waits_for_an_operator_who_speaks_their_language(
 def test_pressing_1_joins_the_queue_in_the_same_answer(
         desk_app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    requested = paths_requested(call)
+    call, requested = at_the_main_menu(phone)
 
     call.press("1")
 
@@ -109,10 +113,7 @@ def test_pressing_1_joins_the_queue_in_the_same_answer(
 
 def test_with_nobody_on_duty_pressing_1_asks_for_the_number_in_the_same_answer(
         desk_app: Flask, phone: Dial) -> None:
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    requested = paths_requested(call)
+    call, requested = at_the_main_menu(phone)
 
     heard = call.press("1")
 
@@ -124,19 +125,8 @@ def test_a_queue_that_cannot_be_joined_at_once_is_joined_when_twilio_follows_the
         desk_app: Flask, phone: Dial, twilio: FakeTwilio,
         monkeypatch: pytest.MonkeyPatch) -> None:
     on_duty(desk_app, "olena", OLENA, "uk,ru")
-    failures = [RuntimeError("the first try fails")]
-    available = availability.availability_now
-
-    def fails_once(*args: Any) -> Any:
-        if failures:
-            raise failures.pop()
-        return available(*args)
-
-    monkeypatch.setattr(queue, "availability_now", fails_once)
-    call = phone(caller="+380501234567")
-    call.dial()
-    call.press("2")
-    requested = paths_requested(call)
+    monkeypatch.setattr(queue, "availability_now", fails_once(availability.availability_now))
+    call, requested = at_the_main_menu(phone)
 
     call.press("1")
 

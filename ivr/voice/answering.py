@@ -19,7 +19,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
 from ivr.menu import journey
-from ivr.menu.plans import Plan, Target
+from ivr.menu.plans import Plan, Redirect, Target
 from ivr.operations import metrics
 from ivr.services import Hotline, current_hotline
 from ivr.twilio.webhook_request import CallParams, call_params, refuse_unless_signed, url_base
@@ -108,6 +108,25 @@ def _render(hotline: Hotline, call: CallParams, plan: Plan) -> str:
     except Exception:
         log.exception("rendering failed", extra={"path": request.path, "call_sid": call.call_sid})
         return LAST_RESORT
+
+
+def followed_at_once(call: CallParams, plan: Plan, path: str,
+                     answer: Callable[[Target], Plan]) -> Plan:
+    """A plan that ends by sending the caller to `path` (a redirect) answers with what that
+    webhook would have, `answer(target)`, instead: Twilio would otherwise come back for it, a
+    round trip of the caller's time and a webhook of ours. Should `answer` fail, the redirect
+    stays and Twilio follows it, to a webhook that answers or apologises as usual."""
+    redirect = plan.steps[-1] if plan.steps else None
+    if not (isinstance(redirect, Redirect) and redirect.to.path == path):
+        return plan
+    try:
+        then = answer(redirect.to)
+    except Exception:
+        log.exception("redirect not followed at once: Twilio follows it",
+                      extra={"path": path, "call_sid": call.call_sid})
+        return plan
+    return Plan(plan.steps[:-1] + then.steps, plan.outcome, plan.language,
+                private=plan.private or then.private)
 
 
 def _language_in_url(hotline: Hotline, call: CallParams) -> str | None:

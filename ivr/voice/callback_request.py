@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 
 from flask import Blueprint, Response, request
@@ -11,13 +10,12 @@ from ivr import paths
 from ivr.call_log.journal import note_step
 from ivr.callback_requests import questions, taking
 from ivr.callback_requests.questions import Capture
-from ivr.menu.plans import Plan, Redirect
+from ivr.menu.plans import Plan, Target
 from ivr.models import utcnow
 from ivr.services import Hotline
 from ivr.twilio.webhook_request import CallParams
-from ivr.voice.answering import status_webhook, voice_webhook
+from ivr.voice.answering import followed_at_once, status_webhook, voice_webhook
 
-log = logging.getLogger("ivr.voice")
 bp = Blueprint("callback_request", __name__)
 METHODS = ["GET", "POST"]
 RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
@@ -64,22 +62,14 @@ def recording(hotline: Hotline, call: CallParams) -> Response:
 
 def begun_at_once(hotline: Hotline, call: CallParams, plan: Plan) -> Plan:
     """A menu step that sends the caller to a callback request answers with the request's
-    first question itself: Twilio would otherwise come back for it (a redirect), a round trip
-    of the caller's time and a webhook of ours. Should that fail, Twilio follows the redirect
-    as before, and the request's own webhook answers or apologises."""
-    redirect = plan.steps[-1] if plan.steps else None
-    if not (isinstance(redirect, Redirect) and redirect.to.path == paths.CALLBACK_REQUEST):
-        return plan
-    try:
-        capture = taking.capture_in(hotline, dict(redirect.to.params))
+    first question itself."""
+    def begin_here(to: Target) -> Plan:
+        capture = taking.capture_in(hotline, dict(to.params))
         begun = taking.begin(hotline, call.call_sid, capture, call.from_number, utcnow())
         note_step(hotline, call, begun, kind="callback", node=capture.step, followed=True)
-    except Exception:
-        log.exception("callback request not begun at once: Twilio follows the redirect",
-                      extra={"call_sid": call.call_sid})
-        return plan
-    return Plan(plan.steps[:-1] + begun.steps, plan.outcome, plan.language,
-                private=plan.private or begun.private)
+        return begun
+
+    return followed_at_once(call, plan, paths.CALLBACK_REQUEST, begin_here)
 
 
 def _noted(hotline: Hotline, call: CallParams, capture: Capture, plan: Plan) -> Plan:

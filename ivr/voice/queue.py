@@ -14,14 +14,14 @@ from ivr.callback_requests.taking import (
     keep_caller_who_hung_up,
     put_through,
 )
-from ivr.menu.plans import Plan, Redirect, Say
+from ivr.menu.plans import Plan, Say, Target
 from ivr.models import utcnow
 from ivr.operators import waiting
 from ivr.operators.availability import availability_now
 from ivr.operators.ringing import link_caller, ring_for_waiting
 from ivr.services import Hotline
 from ivr.twilio.webhook_request import CallParams, public_root
-from ivr.voice.answering import voice_webhook, voice_webhook_recovering
+from ivr.voice.answering import followed_at_once, voice_webhook, voice_webhook_recovering
 
 log = logging.getLogger("ivr.voice")
 bp = Blueprint("queue", __name__)
@@ -50,22 +50,13 @@ def operator(hotline: Hotline, call: CallParams) -> Plan:
 
 def joined_at_once(hotline: Hotline, call: CallParams, plan: Plan) -> Plan:
     """A menu step that sends the caller to an operator answers with the queue (or the way
-    past it) itself: Twilio would otherwise come back for it (a redirect), a round trip of the
-    caller's time on the way to a human. Should that fail, Twilio follows the redirect as
-    before, and main menu 1's own webhook answers or apologises."""
-    redirect = plan.steps[-1] if plan.steps else None
-    if not (isinstance(redirect, Redirect) and redirect.to.path == paths.OPERATOR):
-        return plan
-    lang = redirect.to.param("lang") or ""
-    try:
-        joined = _join(hotline, call, lang if lang in hotline.menu.languages
-                       else hotline.menu.default_language, followed=True)
-    except Exception:
-        log.exception("queue not joined at once: Twilio follows the redirect",
-                      extra={"call_sid": call.call_sid})
-        return plan
-    return Plan(plan.steps[:-1] + joined.steps, plan.outcome, plan.language,
-                private=plan.private or joined.private)
+    past it) itself: a round trip less on the way to a human."""
+    def join_here(to: Target) -> Plan:
+        lang = to.param("lang") or ""
+        return _join(hotline, call, lang if lang in hotline.menu.languages
+                     else hotline.menu.default_language, followed=True)
+
+    return followed_at_once(call, plan, paths.OPERATOR, join_here)
 
 
 def _join(hotline: Hotline, call: CallParams, lang: str, followed: bool = False) -> Plan:
