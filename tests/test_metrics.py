@@ -59,6 +59,21 @@ def test_it_counts_webhooks_by_path_and_status_and_times_them(
     assert value(after, "ivr_call_outcomes_total", language="en", outcome="language:en") >= 1
 
 
+def test_a_step_answered_without_a_redirect_is_counted_as_its_own_outcome(
+        client: FlaskClient, phone: Callable[..., Phone]) -> None:
+    before = value(scrape(client), "ivr_call_outcomes_total", language="en",
+                   outcome="callback:ask-confirm")
+    call = phone()
+    call.dial()
+    call.press("3")
+
+    call.press("2")  # the callback request's first question, in the same answer
+
+    after = value(scrape(client), "ivr_call_outcomes_total", language="en",
+                  outcome="callback:ask-confirm")
+    assert after - before == 1
+
+
 def test_a_recording_counts_under_its_route_not_its_file(client: FlaskClient) -> None:
     client.get("/prompts/en/about.wav")
 

@@ -125,6 +125,8 @@ def followed_at_once(call: CallParams, plan: Plan, path: str,
         log.exception("redirect not followed at once: Twilio follows it",
                       extra={"path": path, "call_sid": call.call_sid})
         return plan
+    # Counted as if Twilio had come back for it: the outcomes' figures do not change meaning.
+    metrics.count_outcome(then.language or redirect.to.param("lang"), then.outcome)
     return Plan(plan.steps[:-1] + then.steps, plan.outcome, plan.language,
                 private=plan.private or then.private)
 
