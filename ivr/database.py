@@ -5,10 +5,10 @@ outside a request's session."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -129,6 +129,23 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # a random place for every webhook, and each page missing from the cache is a read.
     cursor.execute("PRAGMA cache_size=-16000")
     cursor.close()
+
+
+Built = TypeVar("Built")
+
+
+def built_per_dialect(build: Callable[[Connection], Built]) -> Callable[[Connection], Built]:
+    """`build(connection)`, made once for each kind of database and kept: the statements the
+    webhooks' writers run cost more to build (their ON CONFLICT clauses above all) than to run."""
+    built: dict[str, Built] = {}
+
+    def for_connection(connection: Connection) -> Built:
+        dialect = connection.dialect.name
+        if dialect not in built:
+            built[dialect] = build(connection)
+        return built[dialect]
+
+    return for_connection
 
 
 def upsert(connection: Connection,

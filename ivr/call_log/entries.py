@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ivr.database import upsert
+from ivr.database import built_per_dialect, upsert
 from ivr.models import Call, CallEvent
 from ivr.phones import PhoneVault
 from ivr.twilio.call_status import STATUS_RANK, TERMINAL_RANK
@@ -147,8 +147,8 @@ FILLED_IN = ("parent_call_sid", "from_number", "from_number_hash", "to_number", 
 
 
 class _Statements:
-    """The inserts for one kind of database, built once: building an ON CONFLICT statement
-    (its `excluded` columns) cost a millisecond, more than running it, for every batch."""
+    """The inserts for one kind of database (built once: an ON CONFLICT statement's `excluded`
+    columns cost a millisecond to build, more than running it, for every batch)."""
 
     def __init__(self, connection: Connection) -> None:
         calls = upsert(connection, Call.__table__)
@@ -167,14 +167,7 @@ class _Statements:
             index_elements=["call_sid", "dedupe_key"])
 
 
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _statements(connection: Connection) -> _Statements:
-    statements = _STATEMENTS.get(connection.dialect.name)
-    if statements is None:
-        statements = _STATEMENTS[connection.dialect.name] = _Statements(connection)
-    return statements
+_statements = built_per_dialect(_Statements)
 
 
 def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str, object]]:

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr import phones
+from ivr.database import built_per_dialect
 from ivr.models import CallbackDraft, CallbackRequest, Recording, RequestCall
 from ivr.phones import PhoneVault
 
@@ -126,15 +127,7 @@ class _Statements:
                                recording_duration=sa.bindparam("duration")))
 
 
-_STATEMENTS: dict[str, _Statements] = {}
-
-
-def _statements(connection: Connection) -> _Statements:
-    dialect = connection.dialect.name
-    statements = _STATEMENTS.get(dialect)
-    if statements is None:
-        statements = _STATEMENTS[dialect] = _Statements(dialect)
-    return statements
+_statements = built_per_dialect(lambda connection: _Statements(connection.dialect.name))
 
 
 def save(connection: Connection, vault: PhoneVault, request: NewRequest,
