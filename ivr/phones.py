@@ -11,7 +11,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -55,6 +55,13 @@ def normalise(raw: str | None) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@lru_cache(maxsize=16)
+def normalise_ours(raw: str | None) -> str | None:
+    """normalise, for the hotline's own numbers (the `To` of a call to us): kept, as they
+    are few and not a caller's."""
+    return normalise(raw)
 
 
 CALLING_CODES = frozenset(str(code) for code in phonenumbers.COUNTRY_CODE_TO_REGION_CODE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -202,6 +203,21 @@ def test_logs_show_the_callers_number_masked_and_never_in_full(
     logged = capsys.readouterr().err
     assert "+7916•••••67" in logged
     assert "79161234567" not in logged and "9161234567" not in logged
+
+
+def test_each_webhook_is_one_log_line_and_the_first_names_the_caller_masked(
+        phone: Callable[..., Phone], capsys: pytest.CaptureFixture[str]) -> None:
+    caller = phone(caller="+79161234567")
+    caller.dial()
+    caller.press("1")
+
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    webhooks = [line for line in lines if line.get("call_sid") == caller.call_sid]
+    assert [line["message"] for line in webhooks] == ["webhook", "webhook"]
+    first, second = webhooks
+    assert (first["path"], first["caller"], first["direction"]) == (
+        "/voice/incoming", "+7916•••••67", "inbound")
+    assert "caller" not in second
 
 
 def test_a_burst_of_webhooks_is_stored_in_few_transactions(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from functools import wraps
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Response, request
+from flask import Response, g, request
 from twilio.twiml.voice_response import VoiceResponse
 
 from ivr import paths
@@ -82,10 +82,19 @@ def _answering_twiml(view: VoiceView, recover: VoiceView) -> Callable[[], Respon
         log.info("webhook", extra={
             "path": request.path, "call_sid": call.call_sid, "node": _node_in_url(hotline),
             "lang": lang, "outcome": plan.outcome,
-            "ms": round((time.perf_counter() - started) * 1000, 2)})
+            "ms": round((time.perf_counter() - started) * 1000, 2), **g.pop(_LOGGED, {})})
         return Response(body, mimetype=TWIML)
 
     return handle
+
+
+_LOGGED = "webhook_log_fields"
+
+
+def log_with_webhook(**fields: object) -> None:
+    """Fields for this webhook's log line (the caller's number, masked, on a call's first):
+    one line per webhook, which under load is most of what logging costs."""
+    g.setdefault(_LOGGED, {}).update(fields)
 
 
 def _decide(hotline: Hotline, call: CallParams, view: VoiceView, recover: VoiceView) -> Plan:

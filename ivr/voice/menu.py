@@ -3,7 +3,6 @@ call's status callback. Their paths are set in the Twilio console: keep them as 
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, request
@@ -19,6 +18,7 @@ from ivr.services import Hotline
 from ivr.twilio.webhook_request import CallParams
 from ivr.voice.answering import (
     OPERATOR_LEG,
+    log_with_webhook,
     query_of,
     status_webhook,
     step_to_retry,
@@ -28,7 +28,6 @@ from ivr.voice.answering import (
 from ivr.voice.callback_request import begun_at_once
 from ivr.voice.queue import joined_at_once
 
-log = logging.getLogger("ivr.voice")
 bp = Blueprint("menu", __name__)
 METHODS = ["GET", "POST"]
 
@@ -38,8 +37,7 @@ METHODS = ["GET", "POST"]
 def incoming(hotline: Hotline, call: CallParams) -> Plan:
     plan = journey.start(hotline.menu, call.calling_code)
     note_step(hotline, call, plan, kind="incoming", node=hotline.menu.start, first=True)
-    log.info("call started", extra={"call_sid": call.call_sid, "caller": mask(call.from_number),
-                                    "direction": call.direction})
+    log_with_webhook(caller=mask(call.from_number), direction=call.direction)
     return plan
 
 
