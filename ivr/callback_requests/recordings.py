@@ -16,6 +16,7 @@ webhook: a download may take seconds, and a caller must never wait on Twilio.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -33,6 +34,7 @@ from ivr.twilio.rest_api import TwilioApiError
 if TYPE_CHECKING:
     from ivr.services import Hotline
 
+log = logging.getLogger(__name__)
 PENDING, STORED, DELETED = "pending", "stored", "deleted"
 BATCH = 50  # messages a run takes on; the next run takes the rest
 # Not a webhook: a long message may take a while to come down.
@@ -147,6 +149,8 @@ def _failed(hotline: Hotline, sid: str, state: str, why: str, fetched: Fetched) 
     else:
         fetched.undeleted += 1
     fetched.failures.append(f"{sid}: {why}")
+    log.warning("recording kept at Twilio for the next run" if state == PENDING
+                else "recording still to delete at Twilio", extra={"recording": sid, "why": why})
     try:
         with unit_of_work(hotline.engine) as session:
             session.execute(_tried(sid, state, hotline.clock.now())
