@@ -25,6 +25,7 @@ from tests.page_support import (
     sign_in,
     without_csrf,
 )
+from tests.rows import add_call, add_recording
 from tests.support import hotline_of
 
 Dial = Callable[..., Phone]
@@ -280,3 +281,18 @@ def test_our_copy_is_not_played_to_someone_who_does_not_hold_the_request(
 
     assert response.status_code == 302
     assert ("olena", "play", request.id) not in audit_trail(page)
+
+
+def test_on_postgresql_too_a_message_is_copied_then_deleted_at_twilio(
+        postgres_app: Flask, twilio: FakeTwilio) -> None:
+    hotline = hotline_of(postgres_app)
+    message = add_recording(postgres_app, hotline.clock.now(), add_call(postgres_app,
+                                                                        hotline.clock.now()))
+
+    result = fetch(postgres_app)
+
+    assert result.exit_code == 0, result.output
+    assert twilio.deleted == [message]
+    [copy] = our_copies(postgres_app)
+    assert hotline.vault.unseal_audio(copy.audio) == a_wav()
+    assert the_recording(postgres_app).copy_state == "deleted"
