@@ -253,6 +253,26 @@ class Recording(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     duration_seconds: Mapped[int | None] = mapped_column(sa.Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Our copy of a completed message (ivr/callback_requests/recordings.py): `pending` while
+    # only Twilio has it, `stored` once ours is committed (Twilio's still to delete),
+    # `deleted` once Twilio has it no more. A failed fetch or delete is tried again.
+    copy_state: Mapped[str] = mapped_column(sa.String(16), default="pending",
+                                            server_default="pending", index=True)
+    copy_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    copy_error: Mapped[str | None] = mapped_column(sa.String(200))
+    copy_tried_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RecordingCopy(Base):
+    """Our copy of a caller's message: the WAV as a Fernet token under PHONE_ENCRYPTION_KEYS
+    (so `ivr keys rotate` re-encrypts it), in the database every web instance shares."""
+
+    __tablename__ = "recording_copies"
+
+    recording_sid: Mapped[str] = mapped_column(sa.ForeignKey("recordings.recording_sid"),
+                                               primary_key=True)
+    audio: Mapped[str] = mapped_column(sa.Text)
+    stored_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class CallBackAttempt(Base):

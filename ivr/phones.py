@@ -166,6 +166,14 @@ class PhoneVault:
         """Encrypt anything that may hold a number: a URL parameter, a spool record."""
         return self._fernet.encrypt(text.encode()).decode("ascii")
 
+    def seal_audio(self, audio: bytes) -> str:
+        """A caller's recorded message, encrypted for the database."""
+        return self._fernet.encrypt(audio).decode("ascii")
+
+    def unseal_audio(self, token: str) -> bytes:
+        """A message sealed by seal_audio; InvalidToken if no key reads it."""
+        return self._fernet.decrypt(token.encode("ascii"))
+
     def unseal(self, token: str) -> str | None:
         """The text of a sealed token, or None for a token we did not make."""
         try:

@@ -1,6 +1,7 @@
 """Twilio's REST API, faked on a `responses.RequestsMock`: the endpoints ivr/twilio/rest_api.py
 uses, answering with Twilio's own JSON shapes. What was sent to each endpoint is kept in plain
-attributes, whatever Twilio answered; `refuse_*` and `lose_recording` make an endpoint fail."""
+attributes, whatever Twilio answered; `refuse_*`, `fail_fetches` and `lose_recording` make an
+endpoint fail."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import responses
 from requests import PreparedRequest
+from requests.exceptions import ReadTimeout
 
 ACCOUNT = "AC" + "0" * 32  # the development account SID, which the test apps use
 API = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}"
@@ -96,6 +98,7 @@ class FakeTwilio:
         self._calls_refused: Answer | None = None
         self._recordings_lost: int | None = None
         self._deletes_refused: Answer | None = None
+        self._fetch_failures: list[Answer | None] = []  # None: no answer in time
         self._update_refused: Answer | None = None
         mock.add_callback(responses.POST, CALLS, callback=self._place_call)
         mock.add_callback(responses.GET, RECORDING_WAV, callback=self._fetch_recording)
@@ -118,6 +121,15 @@ class FakeTwilio:
     def refuse_deletes(self, status: int = 500, code: int = 20500,
                        message: str = "Internal Server Error") -> None:
         self._deletes_refused = error(status, code, message)
+
+    def accept_deletes(self) -> None:
+        self._deletes_refused = None
+
+    def fail_fetches(self, *statuses: int | None) -> None:
+        """The next fetches of a recording fail, one per status given (None: a timeout)."""
+        self._fetch_failures = [None if status is None else error(status, 20000 + status,
+                                                                   "Refused")
+                                for status in statuses]
 
     def refuse_number_update(self, status: int = 400, code: int = 21402,
                              message: str = "VoiceUrl is not valid") -> None:
@@ -142,6 +154,11 @@ class FakeTwilio:
         self.fetched.append((str(request.url), authorization))
         if self._recordings_lost is not None:
             return self._recording_gone()
+        if self._fetch_failures:
+            failure = self._fetch_failures.pop(0)
+            if failure is None:
+                raise ReadTimeout("Twilio did not answer in time")
+            return failure
         return 200, {"Content-Type": "audio/x-wav"}, a_wav()
 
     def _delete_recording(self, request: PreparedRequest) -> Answer:

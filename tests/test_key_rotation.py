@@ -16,11 +16,12 @@ from flask import Flask
 from ivr import create_app
 from ivr.cli import make_cli
 from ivr.database import db
-from ivr.models import Call, CallbackDraft, CallbackRequest, Operator
+from ivr.models import Call, CallbackDraft, CallbackRequest, Operator, Recording, RecordingCopy
 from ivr.operations import key_rotation
 from ivr.operators import accounts
 from ivr.settings import PROJECT_ROOT
 from tests.conftest import close, migrate
+from tests.fake_twilio import a_wav
 from tests.rows import add_call, add_request
 from tests.support import hotline_of, settings_for
 
@@ -146,6 +147,31 @@ def test_a_number_no_key_can_read_is_reported_and_left_alone(
            "1 UNREADABLE with every key" in result.output
     assert result.stderr.startswith("ivr: 4 number(s) are under none of the keys")
     assert every_number(same_database(OLD_KEY))  # still there for the old key
+
+
+def test_a_callers_message_we_hold_is_re_encrypted_too(
+        old_app: Flask, same_database: Callable[[str], Flask],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    sids = [f"RE{index:032x}" for index in range(3)]
+    with old_app.app_context():
+        for sid in sids:
+            db.session.add(Recording(recording_sid=sid, call_sid="CA" + "d" * 32,
+                                     status="completed", at=NOW, copy_state="deleted"))
+            db.session.add(RecordingCopy(recording_sid=sid, stored_at=NOW,
+                                         audio=hotline_of(old_app).vault.seal_audio(a_wav())))
+        db.session.commit()
+    monkeypatch.setattr(key_rotation, "RECORDING_BATCH", 2)
+
+    result = rotate(same_database(f"{NEW_KEY},{OLD_KEY}"))
+
+    assert result.exit_code == 0, result.output
+    assert "recording_copies.audio: 3 re-encrypted, 0 already under the first key" in \
+        result.output
+    assert "done: 4 number(s) re-encrypted, and 3 recorded message(s)" in result.output
+    new_only = same_database(NEW_KEY)
+    with new_only.app_context():
+        tokens = list(db.session.scalars(sa.select(RecordingCopy.audio)))
+    assert [hotline_of(new_only).vault.unseal_audio(token) for token in tokens] == [a_wav()] * 3
 
 
 def test_every_encrypted_column_is_rotated() -> None:

@@ -13,7 +13,15 @@ from flask import Flask
 from flask.testing import FlaskCliRunner
 
 from ivr.database import db
-from ivr.models import Base, Call, CallbackRequest, CallEvent, Recording, RequestCall
+from ivr.models import (
+    Base,
+    Call,
+    CallbackRequest,
+    CallEvent,
+    Recording,
+    RecordingCopy,
+    RequestCall,
+)
 from tests.fake_twilio import FakeTwilio
 from tests.rows import add_call, add_recording, add_request, count, new_sid
 from tests.support import hotline_of
@@ -39,6 +47,23 @@ def request_ids(app: Flask) -> set[int]:
 def call_sids(app: Flask) -> set[str]:
     with app.app_context():
         return set(db.session.scalars(sa.select(Call.call_sid)))
+
+
+def test_an_old_closed_request_goes_with_our_copy_of_its_message_too(
+        clocked_app: Flask, runner: FlaskCliRunner, twilio: FakeTwilio) -> None:
+    call = add_call(clocked_app, LONG_AGO)
+    message = add_recording(clocked_app, LONG_AGO, call)
+    add_request(clocked_app, LONG_AGO, status="reached", call_sid=call, recording_sid=message)
+    with clocked_app.app_context():
+        db.session.add(RecordingCopy(recording_sid=message, stored_at=LONG_AGO,
+                                     audio=hotline_of(clocked_app).vault.seal_audio(b"RIFF")))
+        db.session.commit()
+
+    result = purge(runner, "--older-than", "90d")
+
+    assert result.exit_code == 0, result.output
+    assert count(clocked_app, RecordingCopy) == count(clocked_app, Recording) == 0
+    assert request_ids(clocked_app) == set()
 
 
 def test_an_old_closed_request_goes_with_its_message_at_twilio_first(

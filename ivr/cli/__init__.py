@@ -19,6 +19,7 @@ from ivr.cli.keys import keys
 from ivr.cli.operators import operators, surge
 from ivr.cli.prompts import prompts
 from ivr.cli.purge import purge
+from ivr.cli.recordings import recordings
 from ivr.cli.twilio import call, info, twilio
 from ivr.database import migrations_applied
 from ivr.services import current_hotline
@@ -48,7 +49,8 @@ def _create_app() -> Flask:
 
 
 def register(app: Flask) -> None:
-    for command in (info, operators, surge, callback_requests, spool, twilio, call, purge):
+    for command in (info, operators, surge, callback_requests, spool, twilio, call, purge,
+                    recordings):
         app.cli.add_command(command)
     app.cli.commands["db"] = _migrations(app.cli.commands["db"])
     # Flask-Migrate's commands as well as ours: copies, so the shared ones stay as they are.

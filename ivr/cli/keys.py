@@ -25,19 +25,24 @@ def keys_new() -> None:
     click.echo(f"SECRET_KEY={secrets.token_urlsafe(48)}")
 
 
-@keys.command("rotate", help="Re-encrypt every stored phone number under the first key of "
-              "PHONE_ENCRYPTION_KEYS, in batches; safe to stop and run again.")
+@keys.command("rotate", help="Re-encrypt every stored phone number and recorded message "
+              "under the first key of PHONE_ENCRYPTION_KEYS, in batches; safe to stop and run "
+              "again.")
 @with_appcontext
 def keys_rotate() -> None:
     hotline = current_hotline()
     keys = hotline.settings.phone_encryption_keys
     results = key_rotation.rotate_all(hotline.engine, keys, lambda done: click.echo(str(done)))
-    unreadable = sum(done.unreadable for done in results)
-    if unreadable:
-        fail(f"{unreadable} number(s) are under none of the keys in PHONE_ENCRYPTION_KEYS: "
-             "put back the key that was removed, and run this again")
-    rewritten = sum(done.rewritten for done in results)
-    click.echo(f"done: {rewritten} number(s) re-encrypted; every number is under the first key")
+    unreadable = sum(done.unreadable for done in results if not done.recordings)
+    unreadable_messages = sum(done.unreadable for done in results if done.recordings)
+    if unreadable or unreadable_messages:
+        fail(f"{unreadable} number(s) are under none of the keys in PHONE_ENCRYPTION_KEYS"
+             + (f", and {unreadable_messages} recorded message(s)" if unreadable_messages
+                else "") + ": put back the key that was removed, and run this again")
+    rewritten = sum(done.rewritten for done in results if not done.recordings)
+    messages = sum(done.rewritten for done in results if done.recordings)
+    click.echo(f"done: {rewritten} number(s) re-encrypted, and {messages} recorded "
+               "message(s); every number and message is under the first key")
     if len(keys) > 1:
         click.echo("The other keys can leave PHONE_ENCRYPTION_KEYS once every instance's spool "
                    "is empty (ivr spool status) and the calls in progress have ended.")

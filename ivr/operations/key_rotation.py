@@ -1,5 +1,5 @@
-"""`ivr keys rotate`: every stored phone number re-encrypted under the first key of
-PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
+"""`ivr keys rotate`: every stored phone number, and every caller's message we hold, re-encrypted
+under the first key of PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
 
 It runs beside the live service: in batches, each its own short transaction, and a row is
 only rewritten if it still holds the token that was read (the service may have written it
@@ -20,9 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ivr.database import unit_of_work
-from ivr.models import Call, CallbackDraft, CallbackRequest, Operator
+from ivr.models import Call, CallbackDraft, CallbackRequest, Operator, RecordingCopy
 
 BATCH = 500
+RECORDING_BATCH = 10  # a message may weigh megabytes: a few at a time
 
 # Every column that holds an encrypted number, with its table's key.
 # tests/test_key_rotation.py checks that none in ivr/models.py is missing here.
@@ -33,6 +34,11 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackDraft.call_sid, CallbackDraft.number),
     (Operator.id, Operator.phone_number),
 )
+# Every column that holds an encrypted recording (callers' messages, under the same keys).
+ENCRYPTED_RECORDINGS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],
+                            ...] = (
+    (RecordingCopy.recording_sid, RecordingCopy.audio),
+)
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Rotated:
     rewritten: int = 0
     already: int = 0  # under the first key before we came
     unreadable: int = 0  # under no key we have: a key was retired too early
+    recordings: bool = False  # callers' messages rather than numbers
 
     def __str__(self) -> str:
         text = f"{self.column}: {self.rewritten} re-encrypted, {self.already} already under " \
@@ -66,14 +73,15 @@ class Rotator:
 
 
 def rotate_column(engine: Engine, rotator: Rotator, key: InstrumentedAttribute[Any],
-                  column: InstrumentedAttribute[Any]) -> Rotated:
+                  column: InstrumentedAttribute[Any], batch: int | None = None) -> Rotated:
     rotated = Rotated(f"{column.class_.__tablename__}.{column.key}")
     table = column.class_.__table__
     after: Any = None
     while True:
         with unit_of_work(engine) as session:
             connection = session.connection()
-            query = sa.select(key, column).where(column.is_not(None)).order_by(key).limit(BATCH)
+            query = (sa.select(key, column).where(column.is_not(None)).order_by(key)
+                     .limit(batch or BATCH))
             if after is not None:
                 query = query.where(key > after)
             rows = connection.execute(query).all()
@@ -106,10 +114,14 @@ def _rotate_one(connection: sa.Connection, rotator: Rotator, rotated: Rotated, t
 
 def rotate_all(engine: Engine, keys: tuple[str, ...],
                report: Callable[[Rotated], None]) -> list[Rotated]:
+    """The numbers, then the recordings (reported apart: `recordings` is True for them)."""
     rotator = Rotator(keys)
     done = []
-    for key, column in ENCRYPTED_COLUMNS:
-        rotated = rotate_column(engine, rotator, key, column)
+    for (key, column), recordings in [*((each, False) for each in ENCRYPTED_COLUMNS),
+                                      *((each, True) for each in ENCRYPTED_RECORDINGS)]:
+        rotated = rotate_column(engine, rotator, key, column,
+                                RECORDING_BATCH if recordings else BATCH)
+        rotated.recordings = recordings
         report(rotated)
         done.append(rotated)
     return done

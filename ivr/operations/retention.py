@@ -2,8 +2,9 @@
 
 Removed once older than the retention period: callback requests that were closed (never an
 open one, and never one somebody holds), the calls and call events of the log, the callers'
-recorded messages (at Twilio first, then our row), and Twilio's alerts. Kept whatever their
-age: anything of a request still open, since someone is still waiting for our call.
+recorded messages (at Twilio first, then our row and our copy), and Twilio's alerts. Kept
+whatever their age: anything of a request still open, since someone is still waiting for
+our call.
 
 A recording Twilio would not delete is kept, with its request, for the next run: its SID is
 how we would find it again.
@@ -29,6 +30,7 @@ from ivr.models import (
     CallbackRequest,
     CallEvent,
     Recording,
+    RecordingCopy,
     RequestCall,
     TwilioAlert,
 )
@@ -94,6 +96,8 @@ def purge(engine: Engine, twilio: TwilioApi, cutoff: datetime) -> Purged:
     with unit_of_work(engine) as session:
         connection = session.connection()
         for sids in _batches(sorted(deleted)):
+            connection.execute(sa.delete(RecordingCopy)
+                               .where(RecordingCopy.recording_sid.in_(sids)))
             connection.execute(sa.delete(Recording).where(Recording.recording_sid.in_(sids)))
     request_ids = [request_id for request_id, sid in requests if sid not in undeletable]
     for ids in _batches(request_ids):

@@ -15,9 +15,11 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ivr.callback_requests import recordings
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit
 from ivr.operators.identity import Staff
+from ivr.phones import PhoneVault
 from ivr.twilio.rest_api import TwilioApi
 
 # What an operator can record; all but no_answer take the request out of the queue.
@@ -152,17 +154,20 @@ def close(session: Session, actor: audit.Actor, request_id: int, now: datetime,
     return closed
 
 
-def message_audio(session: Session, twilio: TwilioApi, staff: Staff, request_id: int,
-                  now: datetime, claim_minutes: int) -> bytes:
-    """The caller's message, fetched from Twilio by the server (the browser never sees
-    Twilio, its URL or our credentials) for the person who holds the request; audited.
+def message_audio(session: Session, vault: PhoneVault, twilio: TwilioApi, staff: Staff,
+                  request_id: int, now: datetime, claim_minutes: int) -> bytes:
+    """The caller's message for the person who holds the request; audited. Our own copy
+    once we have it; until then fetched from Twilio by the server (the browser never sees
+    Twilio, its URL or our credentials), so that nobody waits on the next fetch to hear it.
 
     NotFound when the request has no message; TwilioApiError when Twilio would not give it.
     """
     request = mine(session, staff, request_id, now, claim_minutes)
     if request.recording_sid is None:
         raise NotFound
-    audio = twilio.recording_audio(request.recording_sid)
+    audio = recordings.our_copy(session, vault, request.recording_sid)
+    if audio is None:
+        audio = twilio.recording_audio(request.recording_sid)
     audit.record(session, now, "play", login=staff.login, operator_id=staff.id,
                  request_id=request.id)
     return audio

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from ivr.callback_requests import recordings
 from ivr.models import CallBackAttempt, CallbackRequest
 from ivr.operators import call_back, claims
 from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
@@ -27,6 +28,7 @@ class RequestView:
     call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
+    message_ours: bool  # we hold our own copy of their message (else it is still at Twilio)
 
 
 def view_of(session: Session, vault: PhoneVault, staff: Staff, request: CallbackRequest,
@@ -43,4 +45,6 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
         history=claims.history(session, request.id), call=latest,
         call_live=latest is not None and latest.ended_at is None,
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
-        if holding and request.claimed_at is not None else None)
+        if holding and request.claimed_at is not None else None,
+        message_ours=request.recording_sid is not None
+        and recordings.is_ours(session, request.recording_sid))

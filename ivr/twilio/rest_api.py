@@ -23,7 +23,12 @@ RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
 
 
 class TwilioApiError(Exception):
-    """Twilio refused or could not be reached; the message names what, never a number."""
+    """Twilio refused or could not be reached; the message names what, never a number.
+    `status` is Twilio's HTTP status when it answered (401: the credentials are wrong)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,7 @@ class TwilioApi:
         return str(call.sid)
 
 
-    def recording_audio(self, recording_sid: str) -> bytes:
+    def recording_audio(self, recording_sid: str, timeout: float = TIMEOUT) -> bytes:
         """A caller's recorded message as WAV, fetched with the account's credentials, so
         that the operators' page can play it without the browser ever seeing Twilio."""
         if not RECORDING_SID.fullmatch(recording_sid):
@@ -75,11 +80,12 @@ class TwilioApi:
         url = f"{API}/Accounts/{account_sid}/Recordings/{recording_sid}.wav"
         try:
             response = requests.get(url, auth=(account_sid, self._client.password or ""),
-                                    timeout=TIMEOUT)
+                                    timeout=timeout)
         except RequestException as error:
             raise TwilioApiError(f"fetching a recording failed: {_reason(error)}") from None
         if response.status_code != 200:
-            raise TwilioApiError(f"fetching a recording failed: HTTP {response.status_code}")
+            raise TwilioApiError(f"fetching a recording failed: HTTP {response.status_code}",
+                                 response.status_code)
         return response.content
 
 
@@ -109,7 +115,8 @@ class TwilioApi:
         except TwilioException as error:
             if getattr(error, "status", None) == 404:
                 return False
-            raise TwilioApiError(f"deleting a recording failed: {_reason(error)}") from None
+            raise TwilioApiError(f"deleting a recording failed: {_reason(error)}",
+                                 getattr(error, "status", None)) from None
         except RequestException as error:
             raise TwilioApiError(f"deleting a recording failed: {_reason(error)}") from None
 

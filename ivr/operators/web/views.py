@@ -263,11 +263,11 @@ def progress(request_id: int) -> str:
 @bp.route("/requests/<int:request_id>/recording")
 @signed_in
 def recording(request_id: int) -> Response:
-    """The caller's message, fetched from Twilio by the server: the browser never sees
-    Twilio, its URL or our credentials."""
+    """The caller's message: our copy, or (until we have it) fetched from Twilio by the
+    server; the browser never sees Twilio, its URL or our credentials."""
     try:
-        audio = claims.message_audio(db.session(), hotline().twilio, me(), request_id, now(),
-                                     minutes())
+        audio = claims.message_audio(db.session(), hotline().vault, hotline().twilio, me(),
+                                     request_id, now(), minutes())
     except TwilioApiError:
         abort(502)
     db.session.commit()
