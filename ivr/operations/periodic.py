@@ -124,9 +124,9 @@ class Runner:
             return None
         try:
             counts = job.run(self.hotline)
+            self._record(job, now, success=True)
         except Exception as error:
             return self._failed(job, error)
-        self._record(job, now, success=True)
         if not job.shared:
             self._last_run[job.name] = now
         log.info("periodic job done", extra={"job": job.name, **counts})
@@ -134,7 +134,7 @@ class Runner:
 
     def _failed(self, job: Job, error: Exception) -> Ran:
         # The type, and our own errors' messages, which never carry a number.
-        reason = type(error).__name__ + (f": {error}" if error.__module__.startswith("ivr.")
+        reason = type(error).__name__ + (f": {error}" if type(error).__module__.startswith("ivr.")
                                          else "")
         log.error("periodic job failed", extra={"job": job.name, "error": reason[:200]})
         try:
