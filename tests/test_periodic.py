@@ -201,3 +201,18 @@ def test_ivr_periodic_once_prints_what_each_job_did(
     printed = [line for line in result.output.splitlines() if not line.startswith("{")]
     assert [line.split(":")[0] for line in printed] == EVERY_JOB
     assert "twilio_calls: deleted 0, gone_already 0, left 0" in result.output
+
+
+def test_ivr_periodic_once_exits_1_when_a_job_fails(
+        app: Flask, hotline: Hotline, runner: FlaskCliRunner, twilio: FakeTwilio,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    def away(_hotline: Hotline) -> int:
+        raise OSError("the disk is away")
+
+    monkeypatch.setattr(type(hotline.callback_requests.spool), "waiting", away)
+
+    result = runner.invoke(args=["periodic", "--once"])
+
+    assert result.exit_code == 1
+    assert "spool_replay: failed: OSError" in result.output
+    assert "1 periodic job(s) failed (spool_replay)" in result.output

@@ -9,6 +9,7 @@ from types import FrameType
 import click
 from flask.cli import with_appcontext
 
+from ivr.cli.exits import fail
 from ivr.operations.periodic import TICK_SECONDS, Runner
 from ivr.services import current_hotline
 
@@ -20,10 +21,14 @@ from ivr.services import current_hotline
 def periodic(once: bool) -> None:
     runner = Runner(current_hotline())
     if once:
-        for ran in runner.tick():
-            outcome = (", ".join(f"{name} {value}" for name, value in ran.counts.items())
-                       if ran.counts is not None else f"failed: {ran.error}")
-            click.echo(f"{ran.job}: {outcome}")
+        ran = runner.tick()
+        for each in ran:
+            outcome = (", ".join(f"{name} {value}" for name, value in each.counts.items())
+                       if each.counts is not None else f"failed: {each.error}")
+            click.echo(f"{each.job}: {outcome}")
+        failed = [each.job for each in ran if each.counts is None]
+        if failed:
+            fail(f"{len(failed)} periodic job(s) failed ({', '.join(failed)}); see the log")
         return
     stop = threading.Event()
 

@@ -121,7 +121,7 @@ class Runner:
         except Exception as error:  # the database away: try at the next tick
             log.warning("periodic job not started", extra={
                 "job": job.name, "error": type(error).__name__})
-            return None
+            return Ran(job.name, None, f"not started: {type(error).__name__}")
         try:
             counts = job.run(self.hotline)
             self._record(job, now, success=True)
