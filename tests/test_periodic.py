@@ -216,3 +216,32 @@ def test_ivr_periodic_once_exits_1_when_a_job_fails(
     assert result.exit_code == 1
     assert "spool_replay: failed: OSError" in result.output
     assert "1 periodic job(s) failed (spool_replay)" in result.output
+
+
+def test_metrics_show_a_job_whose_last_run_failed(
+        app: Flask, hotline: Hotline, twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch) -> None:
+    def away(_hotline: Hotline) -> int:
+        raise OSError("the disk is away")
+
+    monkeypatch.setattr(type(hotline.callback_requests.spool), "waiting", away)
+    Runner(hotline).tick()
+
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+
+    assert 'ivr_periodic_job_failing{job="spool_replay"} 1.0' in text
+    assert 'ivr_periodic_job_failing{job="draft_sweep"} 0.0' in text
+
+
+def test_on_postgresql_one_instance_takes_each_job_and_deletes_at_twilio(
+        postgres_app: Flask, twilio: FakeTwilio) -> None:
+    hotline = hotline_of(postgres_app)
+    hotline.clock.fixed = NOW
+    old = add_call(postgres_app, NOW - timedelta(hours=25))
+    twilio.a_call_happened(old)
+    first, second = Runner(hotline, holder="first:1"), Runner(hotline, holder="second:1")
+
+    ran = first.tick()
+
+    assert [each.job for each in ran if each.counts is not None] == EVERY_JOB
+    assert [each.job for each in second.tick()] == ["spool_replay"]  # each instance's own
+    assert twilio.call_records == set()

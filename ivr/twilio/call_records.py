@@ -26,6 +26,7 @@ from ivr.twilio.rest_api import TwilioApi, TwilioApiError
 PER_RUN = 500
 MARK_BATCH = 200
 SLOW_DOWN = 429
+NO_AUDIO = ("failed", "absent")  # Twilio's recording statuses with nothing to fetch
 ENDED = tuple(status for status, rank in STATUS_RANK.items() if rank == TERMINAL_RANK)
 
 
@@ -43,7 +44,7 @@ def recordings_not_stored() -> sa.ColumnElement[bool]:
     apart from call records, but the leg waits until the message is safe here.
     i13-e (fetching recordings): narrow this to the recordings not yet fetched and stored."""
     return sa.exists().where(Recording.call_sid == Call.call_sid,
-                             Recording.status != "failed")
+                             Recording.status.not_in(NO_AUDIO))
 
 
 def request_being_written() -> sa.ColumnElement[bool]:
