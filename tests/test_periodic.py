@@ -5,6 +5,7 @@ failure logged and tried again, its last success shown in /metrics and /readyz."
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -245,3 +246,18 @@ def test_on_postgresql_one_instance_takes_each_job_and_deletes_at_twilio(
     assert [each.job for each in ran if each.counts is not None] == EVERY_JOB
     assert [each.job for each in second.tick()] == ["spool_replay"]  # each instance's own
     assert twilio.call_records == set()
+
+
+def test_the_worker_ticks_until_it_is_told_to_stop(app: Flask, hotline: Hotline) -> None:
+    job, runs = counting("tidy", timedelta(0))
+    stop = threading.Event()
+
+    def stop_after_three(_hotline: Hotline) -> dict[str, int]:
+        if len(runs) >= 3:
+            stop.set()
+        return {}
+
+    Runner(hotline, [job, Job("stopper", timedelta(0), stop_after_three)]).run_forever(
+        stop, every=0.01)
+
+    assert len(runs) == 3
