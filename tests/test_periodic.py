@@ -68,7 +68,7 @@ def test_every_job_runs_at_the_first_tick_and_logs_one_line_of_counts(
     assert [record.job for record in done] == EVERY_JOB  # type: ignore[attr-defined]
     twilio_calls = next(record for record in done
                         if record.job == "twilio_calls")  # type: ignore[attr-defined]
-    assert twilio_calls.deleted == 0  # type: ignore[attr-defined]
+    assert twilio_calls.counts["deleted"] == 0  # type: ignore[attr-defined]
     for name in EVERY_JOB:
         row = job_row(app, name)
         assert row is not None and row.last_success_at == NOW and row.held_until is None

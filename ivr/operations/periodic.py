@@ -129,7 +129,8 @@ class Runner:
             return self._failed(job, error)
         if not job.shared:
             self._last_run[job.name] = now
-        log.info("periodic job done", extra={"job": job.name, **counts})
+        # Nested, so that a job's count never collides with a LogRecord's own attribute.
+        log.info("periodic job done", extra={"job": job.name, "counts": dict(counts)})
         return Ran(job.name, counts)
 
     def _failed(self, job: Job, error: Exception) -> Ran:
