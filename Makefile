@@ -1,5 +1,6 @@
 # Two commands set everything up on a fresh machine with Python 3.11 and make:
 #   make run    install into .venv, migrate the database, start gunicorn on $PORT (8000)
+#               and the periodic work (ivr periodic) beside it
 #   make test   install the dev tools into .venv, run ruff, mypy and pytest
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -25,7 +26,9 @@ run: $(VENV)/installed
 	$(BIN)/ivr db upgrade
 	$(BIN)/ivr info
 	@echo "Serving on http://localhost:$(PORT)/ (Ctrl-C stops it)"
-	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+	# The periodic work beside gunicorn, as the Procfile's worker; stopped with it.
+	$(BIN)/ivr periodic & periodic=$$!; trap 'kill $$periodic 2>/dev/null' EXIT INT TERM; \
+		$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 test: lint typecheck unit
 

@@ -56,6 +56,10 @@ class Call(Base):
     """One row per Twilio CallSid: who called whom, in which language, and how it ended."""
 
     __tablename__ = "calls"
+    __table_args__ = (
+        # The legs whose record is still at Twilio, oldest ended first.
+        sa.Index("ix_calls_twilio_left", "twilio_deleted_at", "ended_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     call_sid: Mapped[str] = mapped_column(SID, unique=True)
@@ -70,6 +74,8 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_seconds: Mapped[int | None] = mapped_column(sa.Integer)
+    # When Twilio's record of this leg (the numbers in it) was deleted through the REST API.
+    twilio_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class CallEvent(Base):
@@ -342,3 +348,17 @@ class TwilioAlert(Base):
     message: Mapped[str | None] = mapped_column(sa.String(500))
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PeriodicJob(Base):
+    """A job of the periodic work (`ivr periodic`): who runs it now, and how it last went.
+    The lease keeps two instances from running it at once; a crashed holder's lease lapses."""
+
+    __tablename__ = "periodic_jobs"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(sa.String(64))
+    held_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.String(200))

@@ -64,6 +64,8 @@ class Settings:
     claim_minutes: int
     metrics_token: str | None
     retention_days: int
+    # Hours a finished call's record stays at Twilio before it is deleted (0: at once).
+    twilio_call_retention_hours: int
 
     @property
     def production(self) -> bool:
@@ -94,6 +96,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
         metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
+        twilio_call_retention_hours=source.integer("TWILIO_CALL_RETENTION_HOURS", default=24,
+                                                   low=0, high=24 * 30),
     )
     if production:
         _refuse_dev_values(settings)

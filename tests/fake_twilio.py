@@ -22,6 +22,7 @@ NUMBER_SID = "PN" + "a" * 32
 HOTLINE = "+15005550006"
 
 CALLS = re.compile(re.escape(f"{API}/Calls.json"))
+A_CALL = re.compile(re.escape(f"{API}/Calls/") + r"(CA[0-9a-f]{32})\.json")
 RECORDING_WAV = re.compile(re.escape(f"{API}/Recordings/") + r"(RE[0-9a-f]{32})\.wav")
 RECORDING = re.compile(re.escape(f"{API}/Recordings/") + r"(RE[0-9a-f]{32})\.json")
 NUMBERS = re.compile(re.escape(f"{API}/IncomingPhoneNumbers.json") + r"(\?.*)?")
@@ -84,6 +85,9 @@ class FakeTwilio:
     - deleted: the SID of each recording we asked Twilio to delete;
     - looked_up: the PhoneNumber each list of the account's numbers was asked for;
     - number_updates: the form fields of each number update;
+    - call_records: the SIDs of the call records Twilio holds (each call placed through it,
+      and each call a test says Twilio saw with `a_call_happened`), until deleted;
+    - call_deletes: the SID of each call record we asked Twilio to delete;
     - requests: every request that reached the fake, to any URL.
     """
 
@@ -95,6 +99,11 @@ class FakeTwilio:
         self.deleted: list[str] = []
         self.looked_up: list[str | None] = []
         self.number_updates: list[dict[str, str]] = []
+        self.call_records: set[str] = set()
+        self.recordings: set[str] = set()  # messages Twilio holds (a_recording_happened)
+        self.call_deletes: list[str] = []
+        self.in_progress: set[str] = set()  # deleting these answers Twilio's error 20009
+        self._deletes_before_slow_down: int | None = None
         self._calls_refused: Answer | None = None
         self._recordings_lost: int | None = None
         self._deletes_refused: Answer | None = None
@@ -104,6 +113,7 @@ class FakeTwilio:
         mock.add_callback(responses.GET, RECORDING_WAV, callback=self._fetch_recording)
         mock.add_callback(responses.DELETE, RECORDING, callback=self._delete_recording)
         mock.add_callback(responses.GET, NUMBERS, callback=self._list_numbers)
+        mock.add_callback(responses.DELETE, A_CALL, callback=self._delete_call)
         mock.add_callback(responses.POST, A_NUMBER, callback=self._update_number)
 
     @property
@@ -135,6 +145,34 @@ class FakeTwilio:
                              message: str = "VoiceUrl is not valid") -> None:
         self._update_refused = error(status, code, message)
 
+    def a_call_happened(self, call_sid: str) -> None:
+        """A call Twilio handled without our asking (a caller dialled in): it keeps a record."""
+        self.call_records.add(call_sid)
+
+    def a_recording_happened(self, recording_sid: str) -> None:
+        """A caller left a message: Twilio holds it until we delete it."""
+        self.recordings.add(recording_sid)
+
+    def slow_down_after(self, deletes: int) -> None:
+        """After this many more call record deletions, Twilio answers 429 Too Many Requests."""
+        self._deletes_before_slow_down = deletes
+
+    def _delete_call(self, request: PreparedRequest) -> Answer:
+        match = A_CALL.fullmatch(str(request.url))
+        assert match is not None
+        sid = match.group(1)
+        self.call_deletes.append(sid)
+        if self._deletes_before_slow_down is not None:
+            if self._deletes_before_slow_down <= 0:
+                return error(429, 20429, "Too Many Requests")
+            self._deletes_before_slow_down -= 1
+        if sid in self.in_progress:
+            return error(400, 20009, "Cannot delete this resource before it is complete")
+        if sid not in self.call_records:
+            return error(404, 20404, "The requested resource was not found")
+        self.call_records.discard(sid)
+        return 204, {}, ""
+
     def _place_call(self, request: PreparedRequest) -> Answer:
         fields = form(request)
         if self._calls_refused is not None:
@@ -142,6 +180,7 @@ class FakeTwilio:
             return self._calls_refused
         sid = "CA" + secrets.token_hex(16)
         self.placed.append({**fields, "Sid": sid})
+        self.call_records.add(sid)
         return 201, {"Content-Type": "application/json"}, json.dumps({
             "sid": sid, "account_sid": ACCOUNT, "to": fields.get("To"),
             "from": fields.get("From"), "status": "queued", "direction": "outbound-api",
@@ -169,6 +208,7 @@ class FakeTwilio:
             return self._recording_gone()
         if self._deletes_refused is not None:
             return self._deletes_refused
+        self.recordings.discard(match.group(1))
         return 204, {}, ""
 
     def _recording_gone(self) -> Answer:

@@ -31,6 +31,7 @@ NEEDS_THE_DATABASE = {
     "surge": ["surge"],
     "callbacks list": ["callbacks", "list"],
     "purge": ["purge"],
+    "twilio purge-calls": ["twilio", "purge-calls"],
     "keys rotate": ["keys", "rotate"],
     "db current": ["db", "current"],
 }

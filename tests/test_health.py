@@ -12,6 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr import create_app
+from ivr.operations.periodic import Runner
 from tests.conftest import close
 from tests.support import AUTH_TOKEN, hotline_of, settings_for
 
@@ -39,7 +40,9 @@ def test_it_says_it_is_alive(client: FlaskClient) -> None:
     assert response.json == {"status": "ok"}
 
 
-def test_a_migrated_service_with_its_prompts_is_ready(client: FlaskClient) -> None:
+def test_a_migrated_service_with_its_prompts_is_ready(app: Flask, client: FlaskClient) -> None:
+    Runner(hotline_of(app)).tick()  # its periodic work has run (tests/test_periodic.py)
+
     response = client.get("/readyz")
 
     assert response.status_code == 200

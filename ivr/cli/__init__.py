@@ -17,6 +17,7 @@ from ivr.cli.callback_requests import callback_requests, spool
 from ivr.cli.exits import fail, guarded
 from ivr.cli.keys import keys
 from ivr.cli.operators import operators, surge
+from ivr.cli.periodic import periodic
 from ivr.cli.prompts import prompts
 from ivr.cli.purge import purge
 from ivr.cli.recordings import recordings
@@ -50,7 +51,7 @@ def _create_app() -> Flask:
 
 def register(app: Flask) -> None:
     for command in (info, operators, surge, callback_requests, spool, twilio, call, purge,
-                    recordings):
+                    recordings, periodic):
         app.cli.add_command(command)
     app.cli.commands["db"] = _migrations(app.cli.commands["db"])
     # Flask-Migrate's commands as well as ours: copies, so the shared ones stay as they are.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -20,6 +21,7 @@ from ivr.operators.audit import CLI
 from ivr.phones import mask
 from ivr.services import Hotline, current_hotline
 from ivr.settings import DEV_TWILIO_AUTH_TOKEN
+from ivr.twilio.call_records import purge_calls
 from ivr.twilio.number_wiring import WiringError, configure_number
 from ivr.twilio.phone_simulator import (
     CallFailed,
@@ -83,6 +85,25 @@ def twilio_configure_number(number: str) -> None:
     else:
         click.echo(f"{number}: already wired to {hotline.settings.public_base_url}, "
                    "nothing changed")
+
+
+@twilio.command("purge-calls", help="Delete at Twilio the records of finished calls older "
+                "than TWILIO_CALL_RETENTION_HOURS whose messages and requests are stored here.")
+@with_appcontext
+def twilio_purge_calls() -> None:
+    hotline = current_hotline()
+    writer = hotline.callback_requests
+    retention = timedelta(hours=hotline.settings.twilio_call_retention_hours)
+    purged = purge_calls(hotline.engine, hotline.twilio, hotline.clock.now(), retention,
+                         spool_busy=writer.spool.holds_any())
+    if purged.waiting_for_spool:
+        fail("callback requests wait in the spool: nothing deleted until they are stored "
+             "(ivr spool replay)")
+    click.echo(f"call records deleted at Twilio: {purged.deleted}"
+               f" (already gone there: {purged.gone_already})")
+    click.echo(f"left for the next run: {purged.left}")
+    if purged.slowed_down:
+        click.echo("Twilio asked us to slow down (429): the rest waits for the next run")
 
 
 @click.group(help="Try the hotline as a caller would.")

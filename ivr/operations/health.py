@@ -109,8 +109,27 @@ def healthz() -> Response:
     return jsonify(status=OK)
 
 
+def periodic_check(hotline: Hotline) -> dict[str, str]:
+    """The periodic jobs that have fallen behind (`ivr periodic` stopped, or failing)."""
+    from ivr.operations import periodic  # it runs the app's jobs: only when asked
+
+    try:
+        return periodic.stale_jobs(hotline)
+    except Exception as error:  # the database check above already says why
+        log.warning("readiness: periodic jobs unknown", extra={"error": type(error).__name__})
+        return {}
+
+
 @bp.get(paths.READYZ)
 def readyz() -> tuple[Response, int]:
-    checks = readiness(current_hotline())
+    hotline = current_hotline()
+    checks = readiness(hotline)
     ready = all(verdict == OK for verdict in checks.values())
-    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+    answer: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
+    behind = periodic_check(hotline)
+    if behind:
+        # Callers are still answered: degraded, never a reason to take the instance away.
+        answer["periodic"] = behind
+        if ready:
+            answer["status"] = "degraded"
+    return jsonify(answer), 200 if ready else 503

@@ -172,6 +172,29 @@ class LiveCollector(Collector):
             yield GaugeMetricFamily("ivr_callback_requests_open",
                                     "Callback requests nobody has closed yet.", open_requests)
         yield from self._spool()
+        yield from self._periodic()
+
+    def _periodic(self) -> Iterator[Metric]:
+        from ivr.operations import periodic  # it imports the services, which import us
+
+        try:
+            rows = periodic.last_successes(self.hotline)
+        except Exception as error:
+            log.warning("metrics: database unreachable", extra={"error": type(error).__name__})
+            return
+        success = GaugeMetricFamily(
+            "ivr_periodic_last_success_timestamp_seconds",
+            "When each periodic job (ivr periodic) last succeeded, as a Unix time.",
+            labels=["job"])
+        failing = GaugeMetricFamily(
+            "ivr_periodic_job_failing",
+            "1 when a periodic job's last run failed, else 0.", labels=["job"])
+        for name, row in rows.items():
+            if row is not None and row.last_success_at is not None:
+                success.add_metric([name], row.last_success_at.timestamp())
+            failing.add_metric([name], 1 if row is not None and row.last_error else 0)
+        yield success
+        yield failing
 
     def _spool(self) -> Iterator[Metric]:
         spool = self.hotline.callback_requests.spool

@@ -20,11 +20,13 @@ _http_log.setLevel(logging.WARNING)
 TIMEOUT = 5.0
 API = "https://api.twilio.com/2010-04-01"
 RECORDING_SID = re.compile(r"RE[0-9a-f]{32}")
+CALL_SID = re.compile(r"CA[0-9a-f]{32}")
 
 
 class TwilioApiError(Exception):
     """Twilio refused or could not be reached; the message names what, never a number.
-    `status` is Twilio's HTTP status when it answered (401: the credentials are wrong)."""
+    `status` is Twilio's HTTP status when it answered (401: the credentials are wrong; 429:
+    slow down)."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -119,6 +121,22 @@ class TwilioApi:
                                  getattr(error, "status", None)) from None
         except RequestException as error:
             raise TwilioApiError(f"deleting a recording failed: {_reason(error)}") from None
+
+    def delete_call(self, call_sid: str) -> bool:
+        """Delete a finished call's record (its numbers with it); False if Twilio had it no
+        more (a 404). A call not yet complete is refused (Twilio error 20009): try later."""
+        if not CALL_SID.fullmatch(call_sid):
+            raise TwilioApiError("not a call SID")
+        try:
+            return bool(self._client.calls(call_sid).delete())
+        except TwilioException as error:
+            status = getattr(error, "status", None)
+            if status == 404:
+                return False
+            raise TwilioApiError(f"deleting a call record failed: {_reason(error)}",
+                                 status) from None
+        except RequestException as error:
+            raise TwilioApiError(f"deleting a call record failed: {_reason(error)}") from None
 
 
 def _reason(error: Exception) -> str:

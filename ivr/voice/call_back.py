@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from ivr import paths
+from ivr.call_log.journal import note_status
 from ivr.menu.plans import Hangup, Plan
 from ivr.operators import call_back
 from ivr.services import Hotline
@@ -49,6 +50,8 @@ def dialed(hotline: Hotline, call: CallParams) -> Plan:
 @bp.route(paths.CALL_BACK_STATUS, methods=METHODS)
 @status_webhook
 def status(hotline: Hotline, call: CallParams) -> Response:
+    # Every leg is in the call log: what Twilio keeps of it is deleted from there in time.
+    note_status(hotline, call, kind="call_back")
     call_back.operator_progress(hotline, _attempt_id(), call.status)
     return Response(status=204)
 
@@ -56,5 +59,6 @@ def status(hotline: Hotline, call: CallParams) -> Response:
 @bp.route(paths.CALL_BACK_CALLER_STATUS, methods=METHODS)
 @status_webhook
 def caller_status(hotline: Hotline, call: CallParams) -> Response:
+    note_status(hotline, call, kind="call_back")
     call_back.caller_progress(hotline, _attempt_id(), call.status)
     return Response(status=204)
