@@ -64,6 +64,9 @@ class Settings:
     claim_minutes: int
     metrics_token: str | None
     retention_days: int
+    # A number that calls this many times within this many minutes is flagged for supervisors.
+    flag_calls_from_one_number: int
+    flag_window_minutes: int
 
     @property
     def production(self) -> bool:
@@ -94,6 +97,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
         metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
+        flag_calls_from_one_number=source.integer("FLAG_CALLS_FROM_ONE_NUMBER", default=10,
+                                                  low=2, high=1000),
+        flag_window_minutes=source.integer("FLAG_WINDOW_MINUTES", default=60, low=1,
+                                           high=24 * 60),
     )
     if production:
         _refuse_dev_values(settings)
