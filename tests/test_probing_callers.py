@@ -18,7 +18,9 @@ from flask import Flask
 from ivr.database import db
 from ivr.models import BlockedNumber, utcnow
 from ivr.operators import blocking
+from ivr.operators.audit import Actor
 from ivr.twilio.phone_simulator import Phone
+from tests.conftest import phone_for
 from tests.page_support import (
     RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
@@ -151,8 +153,6 @@ def test_a_caller_is_not_blocked_when_the_blocks_cannot_be_read(
 
 def test_a_burst_from_one_number_is_flagged_masked_for_a_supervisor(
         make_app: Callable[..., Flask]) -> None:
-    from tests.conftest import phone_for
-
     app = without_csrf(make_app(FLAG_CALLS_FROM_ONE_NUMBER="3", FLAG_WINDOW_MINUTES="10"))
     add_people(app)
     phone = phone_for(app)
@@ -173,8 +173,6 @@ def test_a_burst_from_one_number_is_flagged_masked_for_a_supervisor(
 
 
 def test_a_supervisor_blocks_a_flagged_number(make_app: Callable[..., Flask]) -> None:
-    from tests.conftest import phone_for
-
     app = without_csrf(make_app(FLAG_CALLS_FROM_ONE_NUMBER="3", FLAG_WINDOW_MINUTES="10"))
     add_people(app)
     phone = phone_for(app)
@@ -194,8 +192,6 @@ def test_a_supervisor_blocks_a_flagged_number(make_app: Callable[..., Flask]) ->
 
 
 def test_a_supervisor_lets_a_burst_be(make_app: Callable[..., Flask]) -> None:
-    from tests.conftest import phone_for
-
     app = without_csrf(make_app(FLAG_CALLS_FROM_ONE_NUMBER="3", FLAG_WINDOW_MINUTES="10"))
     add_people(app)
     phone = phone_for(app)
@@ -225,3 +221,31 @@ def test_many_requests_from_one_number_keep_one_place_in_the_queue(
 
     assert len(rows) == 2  # one open request per number: the burst cannot fill the queue
     assert html.count("+7 916 •••-••-67") == 1 and "+380 50" in html
+
+
+def test_flags_blocks_and_the_incoming_check_on_postgresql(postgres_app: Flask) -> None:
+    phone = phone_for(postgres_app)
+    calls_from(phone, RUSSIAN_CALLER, 3)
+    calls_from(phone, UKRAINIAN_CALLER, 1)
+    stored_calls(postgres_app)
+    vault = hotline_of(postgres_app).vault
+    sofia = Actor("sofia")
+
+    with postgres_app.app_context():
+        [flag] = blocking.flags(db.session(), vault, utcnow(), 3, timedelta(minutes=10))
+        assert (flag.shown, flag.calls) == ("+7 916 •••-••-67", 3)
+        blocking.block(db.session(), sofia, utcnow(), *blocking.flagged(vault, flag.token),
+                       days=1, reason="a burst")
+        db.session.commit()
+        assert blocking.flags(db.session(), vault, utcnow(), 3, timedelta(minutes=10)) == []
+    hotline_of(postgres_app).blocks.forget()
+
+    assert prompts(phone(caller=RUSSIAN_CALLER).dial()) == NEUTRAL
+    with postgres_app.app_context():
+        [block] = blocking.blocks_in_force(db.session(), utcnow())
+        blocking.unblock(db.session(), sofia, utcnow(), block.id)
+        db.session.commit()
+    hotline_of(postgres_app).blocks.forget()
+    call = phone(caller=RUSSIAN_CALLER)
+    call.dial()
+    assert call.listening
