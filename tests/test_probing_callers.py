@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from unittest import mock
 
 import pytest
@@ -19,6 +20,8 @@ from ivr.database import db
 from ivr.models import BlockedNumber, utcnow
 from ivr.operators import blocking
 from ivr.operators.audit import Actor
+from ivr.phones import PhoneVault
+from ivr.settings import DEV_PHONE_ENCRYPTION_KEY, DEV_PHONE_HASH_KEY
 from ivr.twilio.phone_simulator import Phone
 from tests.conftest import phone_for
 from tests.page_support import (
@@ -249,3 +252,27 @@ def test_flags_blocks_and_the_incoming_check_on_postgresql(postgres_app: Flask) 
     call = phone(caller=RUSSIAN_CALLER)
     call.dial()
     assert call.listening
+
+
+def test_each_process_reads_the_blocks_again_in_the_background_every_few_seconds() -> None:
+    vault = PhoneVault((DEV_PHONE_ENCRYPTION_KEY,), DEV_PHONE_HASH_KEY)
+    now, ticks, reads = utcnow(), [0.0], []
+
+    def in_force(_engine: object, at: datetime) -> dict[str, datetime]:
+        reads.append(at)
+        return {vault.digest(RUSSIAN_CALLER): now + timedelta(days=1)}
+
+    with mock.patch.object(blocking, "_in_force", side_effect=in_force):
+        blocks = blocking.BlockList(mock.Mock(), vault, clock=lambda: ticks[0])
+        assert blocks.blocks(RUSSIAN_CALLER, now) and len(reads) == 1  # the first call reads
+        ticks[0] = blocking.REFRESH_SECONDS - 1
+        assert blocks.blocks(RUSSIAN_CALLER, now) and not blocks.blocks(UKRAINIAN_CALLER, now)
+        assert len(reads) == 1  # a set look-up, no query
+        ticks[0] = blocking.REFRESH_SECONDS
+        assert blocks.blocks(RUSSIAN_CALLER, now)  # the copy there is, while it is read again
+        for _ in range(100):
+            if len(reads) == 2:
+                break
+            time.sleep(0.01)
+        assert len(reads) == 2
+        assert not blocks.blocks(None, now)  # a withheld number is never blocked

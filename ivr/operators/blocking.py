@@ -3,7 +3,7 @@ supervisor's decision (block, or let be).
 
 A number is kept only by its keyed digest (and a masked form for the page). Every block, unblock
 and dismissal is audited. The incoming call's check reads a per-process copy of the blocks in
-force, refreshed every few seconds by one query: a set look-up per call, no query of its own.
+force, refreshed every few seconds by one query (in the background): a set look-up per call.
 If the blocks cannot be read, nobody is blocked: a caller in need must never be turned away by
 our fault.
 """
@@ -43,7 +43,12 @@ class BlockError(ValueError):
 
 
 class BlockList:
-    """The blocks in force, as this process last read them: digest to the end of the block."""
+    """The blocks in force, as this process last read them: digest to the end of the block.
+
+    Read at the first call, and at the next call after a change made in this process; else a
+    call that finds the copy older than REFRESH_SECONDS uses it as it is and has it read again
+    in the background, so that no caller waits on the database for it.
+    """
 
     def __init__(self, engine: Engine, vault: PhoneVault,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -52,6 +57,7 @@ class BlockList:
         self._clock = clock
         self._until: Mapping[str, datetime] = {}
         self._next_read = 0.0
+        self._read_now = True
         self._reading = threading.Lock()
 
     def blocks(self, e164: str | None, now: datetime) -> bool:
@@ -65,11 +71,21 @@ class BlockList:
 
     def forget(self) -> None:
         """Read the blocks again at the next call (one was made or lifted here)."""
+        self._read_now = True
         self._next_read = 0.0
 
     def _refresh(self, now: datetime) -> None:
         if not self._reading.acquire(blocking=False):
-            return  # another thread is reading them; this call uses the copy it has
+            return  # being read already; this call uses the copy there is
+        if self._read_now:
+            self._read_now = False
+            self._read(now)
+        else:
+            threading.Thread(target=self._read, args=(now,), name="ivr-blocks",
+                             daemon=True).start()
+
+    def _read(self, now: datetime) -> None:
+        """Read the blocks in force (the lock is held), failing open."""
         try:
             self._until = _in_force(self._engine, now)
         except Exception:  # fail open: the database is away or broken
