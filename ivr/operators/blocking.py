@@ -80,9 +80,13 @@ class BlockList:
         if self._read_now:
             self._read_now = False
             self._read(now)
-        else:
+            return
+        try:
             threading.Thread(target=self._read, args=(now,), name="ivr-blocks",
                              daemon=True).start()
+        except RuntimeError:  # no thread to be had: the copy serves until the next try
+            self._next_read = self._clock() + REFRESH_SECONDS
+            self._reading.release()
 
     def _read(self, now: datetime) -> None:
         """Read the blocks in force (the lock is held), failing open."""
