@@ -21,6 +21,7 @@ from ivr.menu.reloading import PromptsReloader
 from ivr.menu.twiml import Renderer
 from ivr.operations import health, logs, metrics
 from ivr.operators import web as operators_page
+from ivr.operators.blocking import BlockList
 from ivr.phones import PhoneVault
 from ivr.services import Hotline
 from ivr.settings import INSTANCE_PATH, ConfigError, settings_from_environment
@@ -75,6 +76,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         call_log=CallLog(engine, vault),
         callback_requests=RequestWriter(engine, vault, Spool(settings.spool_dir, vault)),
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
+        blocks=BlockList(engine, vault),
     )
     _check_spool(app.extensions["ivr"])
     # What `ivr prompts check` reports, said once at start-up: callers are not harmed

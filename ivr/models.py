@@ -362,3 +362,31 @@ class PeriodicJob(Base):
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(sa.String(200))
+
+
+class BlockedNumber(Base):
+    """A caller's number a supervisor blocked for a time: their calls hear a neutral message
+    and end. Kept by its keyed digest only; the masked form is what the page shows."""
+
+    __tablename__ = "blocked_numbers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, index=True)
+    masked_number: Mapped[str] = mapped_column(sa.String(32))
+    reason: Mapped[str] = mapped_column(sa.String(200))
+    blocked_by: Mapped[str] = mapped_column(sa.String(64))
+    blocked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    until: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    lifted_by: Mapped[str | None] = mapped_column(sa.String(64))
+    lifted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class FlagDismissal(Base):
+    """A supervisor looked at a number's burst of calls and let it be: only calls after this
+    count towards flagging it again."""
+
+    __tablename__ = "flag_dismissals"
+
+    number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, primary_key=True)
+    dismissed_by: Mapped[str] = mapped_column(sa.String(64))
+    dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,6 +1,6 @@
 """The services a running hotline is made of, built once per app by create_app and reached
 from any request: settings, the menu and its prompts, the phone keys, the database, the
-call log, the callback requests' writer and Twilio's REST API."""
+call log, the callback requests' writer, Twilio's REST API and the numbers blocked."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from ivr.callback_requests.writer import RequestWriter
 from ivr.menu.menu_file import Menu
 from ivr.menu.prompts import Catalog
 from ivr.menu.twiml import Renderer
+from ivr.operators.blocking import BlockList
 from ivr.phones import PhoneVault
 from ivr.settings import Settings
 from ivr.twilio.rest_api import TwilioApi
@@ -43,6 +44,7 @@ class Hotline:
     call_log: CallLog
     callback_requests: RequestWriter
     twilio: TwilioApi
+    blocks: BlockList
     clock: Clock = field(default_factory=Clock)
 
 

@@ -66,6 +66,9 @@ class Settings:
     retention_days: int
     # Hours a finished call's record stays at Twilio before it is deleted (0: at once).
     twilio_call_retention_hours: int
+    # A number that calls this many times within this many minutes is flagged for supervisors.
+    flag_calls_from_one_number: int
+    flag_window_minutes: int
 
     @property
     def production(self) -> bool:
@@ -98,6 +101,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
         twilio_call_retention_hours=source.integer("TWILIO_CALL_RETENTION_HOURS", default=24,
                                                    low=0, high=24 * 30),
+        flag_calls_from_one_number=source.integer("FLAG_CALLS_FROM_ONE_NUMBER", default=10,
+                                                  low=2, high=1000),
+        flag_window_minutes=source.integer("FLAG_WINDOW_MINUTES", default=60, low=1,
+                                           high=24 * 60),
     )
     if production:
         _refuse_dev_values(settings)

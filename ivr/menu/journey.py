@@ -71,6 +71,13 @@ def start(menu: Menu, calling_code: str | None) -> Plan:
     return enter(menu, Where(menu.start), calling_code)
 
 
+def turned_away(menu: Menu, calling_code: str | None) -> Plan:
+    """A call from a number a supervisor blocked: a neutral word in the menu's languages (the
+    caller has chosen none yet), then the end. Nothing tells them they are blocked."""
+    said = tuple(Say(lang, "cannot_take_call") for lang in menu.language_order(calling_code))
+    return Plan((*said, Hangup()), "blocked")
+
+
 def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "chosen",
           again: bool = False) -> Plan:
     """What a caller hears on arriving at a node. `reason`: why they would leave a callback

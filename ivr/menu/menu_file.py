@@ -36,7 +36,8 @@ CALLING_CODE = re.compile(r"[1-9][0-9]{0,2}")
 # Prompts every flow uses, whatever the menu: a wrong key, an error, Twilio's fallback.
 # Said whatever the menu holds; the last is the operator's phone, when the operators' page
 # calls someone back through it.
-SYSTEM_PROMPTS = ("invalid_option", "sorry_error", "technical_trouble", "callback_call_whisper")
+SYSTEM_PROMPTS = ("invalid_option", "sorry_error", "technical_trouble", "callback_call_whisper",
+                  "cannot_take_call")
 DIGIT_PROMPTS = tuple(f"digit_{digit}" for digit in range(10))
 # What a `callback` node says while taking a request.
 CALLBACK_PROMPTS = (

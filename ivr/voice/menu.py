@@ -35,7 +35,10 @@ METHODS = ["GET", "POST"]
 @bp.route(paths.INCOMING, methods=METHODS)
 @voice_webhook
 def incoming(hotline: Hotline, call: CallParams) -> Plan:
-    plan = journey.start(hotline.menu, call.calling_code)
+    if hotline.blocks.blocks(call.from_number, hotline.clock.now()):
+        plan = journey.turned_away(hotline.menu, call.calling_code)
+    else:
+        plan = journey.start(hotline.menu, call.calling_code)
     note_step(hotline, call, plan, kind="incoming", node=hotline.menu.start, first=True)
     log_with_webhook(caller=mask(call.from_number), direction=call.direction)
     return plan

@@ -8,6 +8,7 @@ from wtforms import HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length
 
 from ivr.operators.accounts import ROLES
+from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.claims import NOTES_LIMIT, OUTCOMES
 
 
@@ -60,3 +61,17 @@ class PasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
 
 
+
+
+class BlockForm(FlaskForm):
+    """A supervisor blocks a caller's number: for how many days, and why."""
+
+    days = StringField(_l("For"), validators=[AnyOf([str(days) for days in BLOCK_DAYS])])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=200)])
+    flag = HiddenField()
+
+
+class FlagForm(FlaskForm):
+    """Let a flagged number be."""
+
+    flag = HiddenField(validators=[DataRequired()])

@@ -1,5 +1,6 @@
 """What supervisors see and change: the figures, who is on duty, the surge switches, the
-team's accounts, the CSV export, the audit log and Twilio's alerts (both read only)."""
+team's accounts, the CSV export, the audit log and Twilio's alerts (both read only), and the
+callers' numbers flagged for many calls or blocked."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db, page_asked
-from ivr.operators import accounts, audit, availability, export, figures
+from ivr.operators import accounts, audit, availability, blocking, export, figures
 from ivr.operators.accounts import AccountError
 from ivr.operators.web import protect_forms
 from ivr.operators.web.context import actor, hotline, languages, now
-from ivr.operators.web.forms import ButtonForm, NewOperatorForm, PasswordForm, SwitchForm
+from ivr.operators.web.forms import (
+    BlockForm,
+    ButtonForm,
+    FlagForm,
+    NewOperatorForm,
+    PasswordForm,
+    SwitchForm,
+)
 from ivr.operators.web.login import supervisors_only
 from ivr.twilio import alerts
 
@@ -137,6 +145,78 @@ def twilio_alerts() -> str:
     """What Twilio's Debugger told us, newest first (numbers were masked before storing)."""
     found = alerts.alerts_page(db.session(), page_asked(request.args.get("page")))
     return render_template("operators/alerts.html", found=found)
+
+
+@bp.route("/callers", endpoint="callers")
+@supervisors_only
+def callers_page() -> str:
+    """Numbers that called many times in a short while, for a decision; blocks in force."""
+    settings, moment = hotline().settings, now()
+    return render_template(
+        "operators/callers.html", button=ButtonForm(), block_form=BlockForm(),
+        days=blocking.BLOCK_DAYS, threshold=settings.flag_calls_from_one_number,
+        window=settings.flag_window_minutes,
+        flags=blocking.flags(db.session(), hotline().vault, moment,
+                             settings.flag_calls_from_one_number,
+                             timedelta(minutes=settings.flag_window_minutes)),
+        blocks=blocking.blocks_in_force(db.session(), moment))
+
+
+@bp.route("/callers/block", methods=["POST"])
+@supervisors_only
+def block_flagged() -> BaseResponse:
+    form = BlockForm()
+    if form.validate_on_submit():
+        _change_blocks(lambda: blocking.block(
+            db.session(), actor(), now(), *blocking.flagged(hotline().vault, form.flag.data or ""),
+            int(form.days.data or 0), form.reason.data or ""))
+    else:
+        flash(_("Give a reason and how long."), "error")
+    return redirect(url_for("supervision.callers"))
+
+
+@bp.route("/callers/dismiss", methods=["POST"])
+@supervisors_only
+def dismiss_flag() -> BaseResponse:
+    form = FlagForm()
+    if form.validate_on_submit():
+        _change_blocks(lambda: blocking.dismiss(
+            db.session(), actor(), now(), *blocking.flagged(hotline().vault, form.flag.data or "")))
+    return redirect(url_for("supervision.callers"))
+
+
+@bp.route("/requests/<int:request_id>/block", methods=["POST"])
+@supervisors_only
+def block_request_caller(request_id: int) -> BaseResponse:
+    form = BlockForm()
+    if form.validate_on_submit():
+        _change_blocks(lambda: blocking.block_request_caller(
+            db.session(), hotline().vault, actor(), now(), request_id,
+            int(form.days.data or 0), form.reason.data or ""))
+    else:
+        flash(_("Give a reason and how long."), "error")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/blocks/<int:block_id>/unblock", methods=["POST"])
+@supervisors_only
+def unblock(block_id: int) -> BaseResponse:
+    if ButtonForm().validate_on_submit():
+        _change_blocks(lambda: blocking.unblock(db.session(), actor(), now(), block_id))
+    return redirect(url_for("supervision.callers"))
+
+
+def _change_blocks(change: Callable[[], object]) -> None:
+    """Block, unblock or let be, committed; this process reads the blocks again at once."""
+    try:
+        change()
+        db.session.commit()
+    except blocking.BlockError as error:
+        db.session.rollback()
+        flash(_(str(error)), "error")
+        return
+    hotline().blocks.forget()
+    flash(_("Done."), "info")
 
 
 def _change_account(change: Callable[[], object]) -> bool:

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator
 from ivr.operators import accounts, call_back, claims, sign_in
+from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.caller_display import LocalTime, local_time, masked, waited
 from ivr.operators.request_view import view_of
 from ivr.operators.web import PAGE_LANGUAGES, labels, protect_forms
@@ -182,7 +183,8 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
     notes = NotesForm(data={"notes": request_row.notes or ""})
     return render_template("operators/request.html", view=details, notes=notes,
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
-                           can_call=hotline().settings.hotline_number is not None), status
+                           can_call=hotline().settings.hotline_number is not None,
+                           block_days=BLOCK_DAYS), status
 
 
 @bp.route("/requests/<int:request_id>")
