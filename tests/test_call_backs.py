@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from ivr.database import db
 from ivr.models import CallBackAttempt
 from ivr.twilio.phone_simulator import Phone
+from tests.conftest import phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     UKRAINIAN_CALLER,
@@ -240,3 +241,77 @@ def test_the_call_button_warns_outside_the_callers_safe_time(page: Flask, phone:
 
     assert "It is 10:00 for them: outside the time they said is safe" in html
     assert 'class="danger"' in html
+
+
+UK_NEUTRAL, DEFAULT_NEUTRAL = "+380441234567", "+441234567890"
+POOL = f"{DEFAULT_NEUTRAL},{HOTLINE},+380:{UK_NEUTRAL}"
+POLISH_CALLER = "+48601234567"
+
+
+@pytest.fixture
+def pooled_page(make_app: Callable[..., Flask]) -> Flask:
+    """A hotline with a pool of numbers for call backs that allows the published one."""
+    app = make_app(CALLBACK_CALLER_IDS=POOL, CALLBACK_MAY_SHOW_HOTLINE_NUMBER="true")
+    add_people(app)
+    return without_csrf(app)
+
+
+def dialled_from(page: Flask, twilio: FakeTwilio, caller: str, identify: bool) -> tuple[str, str]:
+    """A caller asks for a call back; Olena calls and presses 1: (what the operator's phone
+    was called from, the caller ID shown to the caller), and the request page's words."""
+    request_by_call(phone_for(page), caller=caller, identify=identify)
+    [request] = requests_in(page)
+    olena = sign_in(page, "olena")
+    olena.post(f"/operators/requests/{request.id}/claim")
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+    olena.post(f"/operators/requests/{request.id}/call")
+    [placed] = twilio.placed
+    leg = twilio_params(CallSid=placed["Sid"], From=HOTLINE, To=OLENA_PHONE,
+                        Direction="outbound-api")
+    dialled = signed_post(page.test_client(),
+                          path_of(placed["Url"]).replace("/answer?", "/accept?"),
+                          {**leg, "Digits": "1"}).get_data(as_text=True)
+    caller_id = re.search(r'callerId="([^"]+)"', dialled)
+    assert placed["From"] == HOTLINE and caller_id is not None and caller in dialled
+    return caller_id.group(1), shown
+
+
+def test_caller_who_did_not_let_us_name_the_hotline_sees_their_countrys_neutral_number(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, UKRAINIAN_CALLER, identify=False)
+
+    assert caller_id == UK_NEUTRAL
+    assert f"Their phone will show {UK_NEUTRAL}, a number that does not name the hotline" \
+        in page_text
+
+
+def test_caller_from_a_country_without_its_own_number_sees_the_default_neutral_one(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, POLISH_CALLER, identify=False)
+
+    assert caller_id == DEFAULT_NEUTRAL
+    assert HOTLINE not in page_text.split('id="shown-number"')[1].split("</p>")[0]
+
+
+def test_caller_who_let_us_say_who_we_are_sees_the_published_number_when_the_pool_allows_it(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, POLISH_CALLER, identify=True)
+
+    assert caller_id == HOTLINE
+    shown = page_text.split('id="shown-number"')[1].split("</p>")[0]
+    assert "published number" in shown and HOTLINE in shown and "did not agree" not in shown
+
+
+def test_the_published_number_is_not_shown_where_the_pool_keeps_a_country_to_its_own(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, _ = dialled_from(pooled_page, twilio, UKRAINIAN_CALLER, identify=True)
+
+    assert caller_id == UK_NEUTRAL
+
+
+def test_without_a_pool_the_page_warns_that_the_published_number_will_show(
+        page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(page, twilio, UKRAINIAN_CALLER, identify=False)
+
+    assert caller_id == HOTLINE
+    assert "no other number is set for them (CALLBACK_CALLER_IDS)" in page_text

@@ -1,14 +1,17 @@
 """An operator calls a person back with one click: Twilio rings the operator's phone first
-and, when they press 1, dials the caller with the hotline's number as caller ID. Twilio's
-status callbacks bring the progress of both legs back to the attempt, for the page to show.
+and, when they press 1, dials the caller from a number of CALLBACK_CALLER_IDS (the hotline's
+published number only when the caller agreed that we name the hotline). Twilio's status
+callbacks bring the progress of both legs back to the attempt, for the page to show.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,7 @@ from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit, claims
 from ivr.operators.identity import Staff
+from ivr.settings import Settings
 from ivr.twilio.call_status import ended, moved_forward
 from ivr.twilio.rest_api import TwilioApiError
 
@@ -38,6 +42,41 @@ class CallInProgress(Exception):
 
 class CannotCall(Exception):
     """The call could not be placed; the message says why, without any number."""
+
+
+@dataclass(frozen=True)
+class ShownNumber:
+    """The number a caller's phone shows for our call back: in a phone someone else checks,
+    the hotline's published number is evidence that they reached us."""
+
+    number: str
+    published: bool  # it is HOTLINE_NUMBER
+
+
+def shown_number(settings: Settings, caller: str, may_identify: bool) -> ShownNumber | None:
+    """The pool's first number for the caller's country code (else its first plain one),
+    never the published number unless the caller agreed that we say who we are. With no
+    pool, the published number, as before there was one: the page warns the operator."""
+    if settings.hotline_number is None:
+        return None
+    hotline = settings.hotline_number
+    pool = settings.callback_caller_ids
+    country = _country_code(caller)
+    candidates = ([number for code, number in pool if code == country]
+                  or [number for code, number in pool if code is None])
+    if may_identify and hotline in candidates:
+        return ShownNumber(hotline, published=True)
+    neutral = [number for number in candidates if number != hotline]
+    if neutral:
+        return ShownNumber(neutral[0], published=False)
+    return ShownNumber(hotline, published=True)
+
+
+def _country_code(caller: str) -> int | None:
+    try:
+        return phonenumbers.parse(caller, None).country_code
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def live_attempt(session: Session, request_id: int, now: datetime) -> CallBackAttempt | None:
@@ -133,16 +172,18 @@ def answered(hotline: Hotline, attempt_id: int | None) -> Plan:
 
 
 def accepted(hotline: Hotline, attempt_id: int | None, digits: str | None) -> Plan:
-    """1 dials the caller, showing the hotline's number; anything else hangs up."""
+    """1 dials the caller, showing the number chosen for them; anything else hangs up."""
     with unit_of_work(hotline.engine) as session:
         found = _attempt_and_request(session, attempt_id)
-        if (found is None or digits != ACCEPT_KEY or found[1].status != "open"
-                or hotline.settings.hotline_number is None):
+        if found is None or digits != ACCEPT_KEY or found[1].status != "open":
             return Plan((Hangup(),), "callback-call:not-accepted")
         attempt, request = found
+        caller = hotline.vault.decrypt(request.number)
+        shown = shown_number(hotline.settings, caller, request.may_identify)
+        if shown is None:
+            return Plan((Hangup(),), "callback-call:not-accepted")
         return Plan((DialNumber(
-            number=hotline.vault.decrypt(request.number),
-            caller_id=hotline.settings.hotline_number, timeout=RING_SECONDS,
+            number=caller, caller_id=shown.number, timeout=RING_SECONDS,
             action=target(paths.CALL_BACK_DIALED, attempt=attempt.id),
             status_callback=target(paths.CALL_BACK_CALLER_STATUS, attempt=attempt.id)),),
             "callback-call:dialing", private=True)

@@ -12,6 +12,7 @@ from ivr.operators import call_back, claims
 from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
 from ivr.operators.identity import Staff
 from ivr.phones import PhoneVault
+from ivr.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,12 @@ class RequestView:
     call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
+    shown: call_back.ShownNumber | None = None  # what their phone will show for our call
 
 
 def view_of(session: Session, vault: PhoneVault, staff: Staff, request: CallbackRequest,
-            now: datetime, claim_minutes: int, revealed: bool = False) -> RequestView:
+            now: datetime, claim_minutes: int, revealed: bool = False,
+            settings: Settings | None = None) -> RequestView:
     number = vault.decrypt(request.number)
     holding = request.status == "open" and claims.held(request, now, claim_minutes)
     mine = holding and request.claimed_by == staff.id
@@ -43,4 +46,6 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
         history=claims.history(session, request.id), call=latest,
         call_live=latest is not None and latest.ended_at is None,
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
-        if holding and request.claimed_at is not None else None)
+        if holding and request.claimed_at is not None else None,
+        shown=call_back.shown_number(settings, number, request.may_identify)
+        if settings is not None else None)

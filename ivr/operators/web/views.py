@@ -178,7 +178,7 @@ def claim(request_id: int) -> BaseResponse:
 def _request_page(request_id: int, revealed: bool = False, status: int = 200) -> tuple[str, int]:
     request_row = claims.visible(db.session(), me(), request_id)
     details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes(),
-                      revealed=revealed)
+                      revealed=revealed, settings=hotline().settings)
     notes = NotesForm(data={"notes": request_row.notes or ""})
     return render_template("operators/request.html", view=details, notes=notes,
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
