@@ -195,7 +195,8 @@ class CallbackRequest(Base):
     priority: Mapped[int] = mapped_column(sa.Integer)  # 1 is the most urgent
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     may_identify: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    safe_window: Mapped[str | None] = mapped_column(sa.String(8))  # any, day, evening
+    # any, day, evening, or wait: do not call at all, the caller will call us again.
+    safe_window: Mapped[str | None] = mapped_column(sa.String(8))
     caller_timezone: Mapped[str | None] = mapped_column(sa.String(64))
     first_call_sid: Mapped[str] = mapped_column(SID)
     last_call_sid: Mapped[str] = mapped_column(SID)

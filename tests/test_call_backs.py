@@ -315,3 +315,36 @@ def test_without_a_pool_the_page_warns_that_the_published_number_will_show(
 
     assert caller_id == HOTLINE
     assert "no other number is set for them (CALLBACK_CALLER_IDS)" in page_text
+
+
+def test_caller_who_asks_us_to_wait_for_their_call_is_not_called_without_a_confirmation(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    request_by_call(phone, window="4")  # "we should not call: I will call again"
+    [request] = requests_in(page)
+    olena = sign_in(page, "olena")
+
+    queue = olena.get("/operators/").get_data(as_text=True)
+    olena.post(f"/operators/requests/{request.id}/claim")
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+    refused = olena.post(f"/operators/requests/{request.id}/call", follow_redirects=True)
+
+    assert request.safe_window == "wait"
+    assert "Do not call: they will call us again" in queue
+    assert 'id="wait-banner"' in shown and 'name="despite_wait"' in shown
+    assert "Tick the box to call anyway" in refused.get_data(as_text=True)
+    assert twilio.placed == [] and attempts(page) == []
+    olena.post(f"/operators/requests/{request.id}/call", data={"despite_wait": "1"})
+    [placed] = twilio.placed
+    assert placed["To"] == OLENA_PHONE
+
+
+def test_caller_who_calls_again_can_ask_us_to_wait_for_their_call_and_later_take_it_back(
+        page: Flask, phone: Dial) -> None:
+    request_by_call(phone, window="3")
+    request_by_call(phone, window="4", message=None)
+    [waiting] = requests_in(page)
+    request_by_call(phone, window="1", message=None)
+    [called] = requests_in(page)
+
+    assert (waiting.safe_window, waiting.attempts) == ("wait", 2)
+    assert (called.safe_window, called.attempts) == ("any", 3)

@@ -29,7 +29,7 @@ from ivr.menu.plans import (
 
 TRIES = 3
 STEPS = ("confirm", "enter", "check", "identify", "window", "message")
-WINDOW_KEYS = {"1": "any", "2": "day", "3": "evening"}
+WINDOW_KEYS = {"1": "any", "2": "day", "3": "evening", "4": "wait"}
 
 
 class Sealer(Protocol):
@@ -47,7 +47,7 @@ class Capture:
     source: str | None = None  # caller_id or entered
     confirmed: bool = False
     identify: bool | None = None  # may we say who we are if someone else answers
-    window: str | None = None  # any, day, evening
+    window: str | None = None  # any, day, evening, wait (do not call: they call again)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from ivr.phones import PhoneVault
 PRIORITY = {"abandoned": 1, "waited_too_long": 2, "no_operator": 2, "surge": 2,
             "out_of_hours": 3, "chosen": 3, "no_choice": 3}
 REASONS = tuple(PRIORITY)
-WINDOWS = ("any", "day", "evening")
+# "wait": do not call at all, the caller will call us again.
+WINDOWS = ("any", "day", "evening", "wait")
 
 
 @dataclass(frozen=True)

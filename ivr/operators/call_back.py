@@ -40,6 +40,11 @@ class CallInProgress(Exception):
     """There is already a call going on for this request."""
 
 
+class AskedToWait(Exception):
+    """The caller asked us not to call but to wait for their call; the operator has not
+    confirmed that they must call anyway."""
+
+
 class CannotCall(Exception):
     """The call could not be placed; the message says why, without any number."""
 
@@ -97,9 +102,11 @@ def latest_call(session: Session, request_id: int) -> CallBackAttempt | None:
 
 
 def start(session: Session, staff: Staff, request_id: int, now: datetime,
-          claim_minutes: int) -> tuple[int, str]:
+          claim_minutes: int, despite_wait: bool = False) -> tuple[int, str]:
     """A new attempt for a request this person holds: its id and the operator's phone."""
     request = claims.mine(session, staff, request_id, now, claim_minutes)
+    if request.safe_window == "wait" and not despite_wait:
+        raise AskedToWait
     if live_attempt(session, request.id, now) is not None:
         raise CallInProgress
     operator = session.get_one(Operator, staff.id)
@@ -113,14 +120,14 @@ def start(session: Session, staff: Staff, request_id: int, now: datetime,
 
 
 def call_now(session: Session, hotline: Hotline, staff: Staff, request_id: int,
-             now: datetime, claim_minutes: int, base: str) -> None:
+             now: datetime, claim_minutes: int, base: str, despite_wait: bool = False) -> None:
     """Start an attempt on a request this person holds and have Twilio ring their phone.
 
     The attempt is committed before Twilio is asked: Twilio's webhooks for the call find it
-    by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours or
-    CannotCall when it cannot be done.
+    by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours,
+    AskedToWait (unless `despite_wait`) or CannotCall when it cannot be done.
     """
-    attempt_id, phone = start(session, staff, request_id, now, claim_minutes)
+    attempt_id, phone = start(session, staff, request_id, now, claim_minutes, despite_wait)
     session.commit()
     place(hotline, attempt_id, phone, base)
 

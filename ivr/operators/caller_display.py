@@ -49,13 +49,18 @@ def pretty(e164: str) -> str:
 @dataclass(frozen=True)
 class LocalTime:
     time: str | None  # "21:40", or None when the number does not tell the zone
-    window: str | None  # any, day, evening, or None when the caller did not say
+    window: str | None  # any, day, evening, wait, or None when the caller did not say
     safe: bool | None  # None: we cannot tell
+
+    @property
+    def wait(self) -> bool:
+        """They asked us not to call at all: they will call again."""
+        return self.window == "wait"
 
 
 def local_time(zone: str | None, window: str | None, now: datetime) -> LocalTime:
     if zone is None:
-        return LocalTime(None, window, True if window == "any" else None)
+        return LocalTime(None, window, _within(None, window))
     try:
         here = now.astimezone(ZoneInfo(zone))
     except (ZoneInfoNotFoundError, ValueError):
@@ -63,11 +68,13 @@ def local_time(zone: str | None, window: str | None, now: datetime) -> LocalTime
     return LocalTime(here.strftime("%H:%M"), window, _within(here.hour, window))
 
 
-def _within(hour: int, window: str | None) -> bool | None:
-    if window is None:
-        return None
+def _within(hour: int | None, window: str | None) -> bool | None:
+    if window == "wait":
+        return False  # never: they asked us to wait for their call
     if window == "any":
         return True
+    if window is None or hour is None or window not in SAFE_HOURS:
+        return None
     start, end = SAFE_HOURS[window]
     return start <= hour < end
 

@@ -241,8 +241,13 @@ def outcome(request_id: int) -> Reply:
 def call(request_id: int) -> BaseResponse:
     try:
         call_back.call_now(db.session(), hotline(), me(), request_id, now(), minutes(),
-                           public_root(hotline()))
+                           public_root(hotline()),
+                           despite_wait=request.form.get("despite_wait") == "1")
         flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
+    except call_back.AskedToWait:
+        db.session.rollback()
+        flash(_("They asked us not to call but to wait for their call. Tick the box to call "
+                "anyway."), "error")
     except call_back.CallInProgress:
         db.session.rollback()
         flash(_("A call for this request is already under way."), "error")
