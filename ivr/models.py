@@ -198,6 +198,9 @@ class CallbackRequest(Base):
     # any, day, evening, or wait: do not call at all, the caller will call us again.
     safe_window: Mapped[str | None] = mapped_column(sa.String(8))
     caller_timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    # Minutes east of UTC, from the hour the caller told us when their number does not tell
+    # their zone (whole hours: see questions.utc_offset).
+    caller_utc_offset: Mapped[int | None] = mapped_column(sa.Integer)
     first_call_sid: Mapped[str] = mapped_column(SID)
     last_call_sid: Mapped[str] = mapped_column(SID)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=1)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -20,6 +20,7 @@ from ivr.twilio.phone_simulator import Phone
 from tests.conftest import phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
+    RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
     add_people,
     audit_trail,
@@ -348,3 +349,23 @@ def test_caller_who_calls_again_can_ask_us_to_wait_for_their_call_and_later_take
 
     assert (waiting.safe_window, waiting.attempts) == ("wait", 2)
     assert (called.safe_window, called.attempts) == ("any", 3)
+
+
+def test_the_page_shows_the_local_time_a_caller_told_us_and_warns_outside_their_window(
+        page: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
+    told_at = datetime(2026, 12, 1, 18, 40, tzinfo=UTC)  # 21:40 where the caller is
+    monkeypatch.setattr("ivr.voice.callback_request.utcnow", lambda: told_at)
+    # A Russian mobile: Kaliningrad to Kamchatka; daytime only; "it is 21 o'clock here".
+    request_by_call(phone, caller=RUSSIAN_CALLER, language="ru", window="2", hour="21")
+    [request] = requests_in(page)
+    stop_clock(page, told_at + timedelta(minutes=5))
+    olena = sign_in(page, "olena")
+    olena.post(f"/operators/requests/{request.id}/claim")
+
+    queue = olena.get("/operators/").get_data(as_text=True)
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+
+    assert (request.caller_timezone, request.caller_utc_offset) == (None, 180)
+    assert "Their time 21:45" in queue and "outside their safe time" in queue
+    assert "It is 21:45 for them: outside the time they said is safe" in shown
+    assert 'class="danger"' in shown

@@ -4,7 +4,7 @@ window they said is safe, and whether we may say who we are."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -58,7 +58,12 @@ class LocalTime:
         return self.window == "wait"
 
 
-def local_time(zone: str | None, window: str | None, now: datetime) -> LocalTime:
+def local_time(zone: str | None, window: str | None, now: datetime,
+               utc_offset: int | None = None) -> LocalTime:
+    """From the zone their number tells, else from the offset they told us (whole hours)."""
+    if zone is None and utc_offset is not None:
+        here = now.astimezone(UTC) + timedelta(minutes=utc_offset)
+        return LocalTime(here.strftime("%H:%M"), window, _within(here.hour, window))
     if zone is None:
         return LocalTime(None, window, _within(None, window))
     try:

@@ -40,7 +40,8 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
     latest = call_back.latest_call(session, request.id)
     return RequestView(
         request=request, masked=masked(number), number=pretty(number) if revealed else None,
-        local=local_time(request.caller_timezone, request.safe_window, now),
+        local=local_time(request.caller_timezone, request.safe_window, now,
+                         request.caller_utc_offset),
         waited=waited(request.created_at, now),
         holder=claims.claimer_name(session, request) if holding else None, mine=mine,
         history=claims.history(session, request.id), call=latest,

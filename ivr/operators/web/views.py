@@ -78,7 +78,7 @@ def _masked_of(row: CallbackRequest) -> str:
 
 
 def _local_of(row: CallbackRequest) -> LocalTime:
-    return local_time(row.caller_timezone, row.safe_window, now())
+    return local_time(row.caller_timezone, row.safe_window, now(), row.caller_utc_offset)
 
 
 def _waited_of(row: CallbackRequest) -> tuple[int, int, int]:
