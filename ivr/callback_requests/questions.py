@@ -1,5 +1,6 @@
 """Taking a callback request, as plain decisions: which number, whether we may say who we are,
-when it is safe to call, an optional message.
+when it is safe to call (or not at all: they will call again), the hour where they are when
+their number does not tell, an optional message.
 
 The caller's place travels in the URL like the menu's; their number travels sealed (encrypted
 and signed with the phone keys), so it never appears in a URL, a proxy log or Twilio's logs.
