@@ -182,6 +182,8 @@ def answer_to(heard: list[Heard], rng: random.Random) -> str:
         return rng.choice("12")  # may we say who we are
     if "callback_window" in said:
         return rng.choice("123")  # when it is safe to call
+    if "callback_hour" in said:
+        return f"{rng.randrange(24):02d}"  # the hour where they are
     if said & {"callback_confirm_keys", "callback_entered_keys"}:
         return "1"  # yes, this number
     return "2"  # the main menu: a callback request

@@ -201,8 +201,12 @@ class CallbackRequest(Base):
     priority: Mapped[int] = mapped_column(sa.Integer)  # 1 is the most urgent
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     may_identify: Mapped[bool] = mapped_column(sa.Boolean, default=False)
-    safe_window: Mapped[str | None] = mapped_column(sa.String(8))  # any, day, evening
+    # any, day, evening, or wait: do not call at all, the caller will call us again.
+    safe_window: Mapped[str | None] = mapped_column(sa.String(8))
     caller_timezone: Mapped[str | None] = mapped_column(sa.String(64))
+    # Minutes east of UTC, from the hour the caller told us when their number does not tell
+    # their zone (whole hours: see questions.utc_offset).
+    caller_utc_offset: Mapped[int | None] = mapped_column(sa.Integer)
     first_call_sid: Mapped[str] = mapped_column(SID)
     last_call_sid: Mapped[str] = mapped_column(SID)
     attempts: Mapped[int] = mapped_column(sa.Integer, default=1)

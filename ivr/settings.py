@@ -69,6 +69,9 @@ class Settings:
     # A number that calls this many times within this many minutes is flagged for supervisors.
     flag_calls_from_one_number: int
     flag_window_minutes: int
+    # Numbers a call back may show the caller: (destination country code or None, number).
+    callback_caller_ids: tuple[tuple[int | None, str], ...] = ()
+    callback_may_show_hotline_number: bool = False
 
     @property
     def production(self) -> bool:
@@ -105,6 +108,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
                                                   low=2, high=1000),
         flag_window_minutes=source.integer("FLAG_WINDOW_MINUTES", default=60, low=1,
                                            high=24 * 60),
+        callback_caller_ids=_caller_ids(source.optional("CALLBACK_CALLER_IDS")),
+        callback_may_show_hotline_number=source.boolean("CALLBACK_MAY_SHOW_HOTLINE_NUMBER"),
     )
     if production:
         _refuse_dev_values(settings)
@@ -140,6 +145,12 @@ class _Source:
             raise ConfigError(f"{name}={value!r} is not one of {', '.join(allowed)}")
         return value
 
+    def boolean(self, name: str) -> bool:
+        raw = (self.optional(name) or "false").lower()
+        if raw not in ("true", "false"):
+            raise ConfigError(f"{name}={raw!r} is not true or false")
+        return raw == "true"
+
     def integer(self, name: str, default: int, low: int, high: int) -> int:
         raw = self.optional(name)
         if raw is None:
@@ -159,11 +170,34 @@ def _hotline_number(number: str | None, production: bool) -> str | None:
             raise ConfigError("HOTLINE_NUMBER is not set (required when IVR_ENV=production: "
                               "operators and callbacks are called from it)")
         return None
-    digits = number[1:]
-    if not (number.startswith("+") and digits.isascii() and digits.isdigit()
-            and 8 <= len(number) <= 16):
+    if not _is_e164(number):
         raise ConfigError(f"HOTLINE_NUMBER={number!r} is not an E.164 number like +15005550006")
     return number
+
+
+def _is_e164(number: str) -> bool:
+    digits = number[1:]
+    return (number.startswith("+") and digits.isascii() and digits.isdigit()
+            and 8 <= len(number) <= 16)
+
+
+def _caller_ids(raw: str | None) -> tuple[tuple[int | None, str], ...]:
+    """`+441234567890,+7:+74951234567`: a `+CC:` prefix keeps a number for callers in that
+    country code; plain numbers are for everyone else. Kept in the order given."""
+    pool: list[tuple[int | None, str]] = []
+    for entry in (part.strip() for part in (raw or "").split(",")):
+        if not entry:
+            continue
+        country, _, number = entry.rpartition(":")
+        code = country[1:]
+        if country and not (country.startswith("+") and code.isascii() and code.isdigit()
+                            and 1 <= len(code) <= 3):
+            raise ConfigError(f"CALLBACK_CALLER_IDS: {country!r} is not a country code like +7")
+        if not _is_e164(number):
+            raise ConfigError(f"CALLBACK_CALLER_IDS: {number!r} is not an E.164 number like "
+                              "+15005550006")
+        pool.append((int(code) if country else None, number))
+    return tuple(pool)
 
 
 def _metrics_token(token: str | None) -> str | None:
@@ -286,6 +320,12 @@ def _check_values(settings: Settings) -> None:
         raise ConfigError("PHONE_HASH_KEY must be at least 32 bytes long")
     if settings.production and len(settings.secret_key) < 32:
         raise ConfigError("SECRET_KEY must be at least 32 characters long in production")
+    pool = {number for _, number in settings.callback_caller_ids}
+    if (settings.production and settings.hotline_number in pool
+            and not settings.callback_may_show_hotline_number):
+        raise ConfigError("CALLBACK_CALLER_IDS holds HOTLINE_NUMBER, which names the hotline on "
+                          "a caller's phone; remove it, or set "
+                          "CALLBACK_MAY_SHOW_HOTLINE_NUMBER=true")
 
 
 def settings_from_environment(

@@ -61,7 +61,7 @@ def without_csrf(app: Flask) -> Flask:
 
 def request_by_call(phone: Callable[..., Phone], caller: str = UKRAINIAN_CALLER,
                     language: str = "uk", identify: bool = False, window: str = "3",
-                    message: int | None = 12) -> Phone:
+                    message: int | None = 12, hour: str | None = None) -> Phone:
     """A caller who asks to be called back, answers the questions and leaves a message."""
     call = phone(caller=caller)
     call.dial()
@@ -69,7 +69,9 @@ def request_by_call(phone: Callable[..., Phone], caller: str = UKRAINIAN_CALLER,
     call.press("2")  # the callback request
     call.press("1")  # yes, this number
     call.press("1" if identify else "2")
-    call.press(window)
+    heard = call.press(window)
+    if heard and heard[-1].prompt == "callback_hour":  # a number that does not tell the zone
+        call.press(hour) if hour else call.wait()
     if message is None:
         call.hang_up()
         return call

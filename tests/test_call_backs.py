@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -17,8 +17,10 @@ from flask.testing import FlaskClient
 from ivr.database import db
 from ivr.models import CallBackAttempt
 from ivr.twilio.phone_simulator import Phone
+from tests.conftest import phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
+    RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
     add_people,
     audit_trail,
@@ -240,3 +242,130 @@ def test_the_call_button_warns_outside_the_callers_safe_time(page: Flask, phone:
 
     assert "It is 10:00 for them: outside the time they said is safe" in html
     assert 'class="danger"' in html
+
+
+UK_NEUTRAL, DEFAULT_NEUTRAL = "+380441234567", "+441234567890"
+POOL = f"{DEFAULT_NEUTRAL},{HOTLINE},+380:{UK_NEUTRAL}"
+POLISH_CALLER = "+48601234567"
+
+
+@pytest.fixture
+def pooled_page(make_app: Callable[..., Flask]) -> Flask:
+    """A hotline with a pool of numbers for call backs that allows the published one."""
+    app = make_app(CALLBACK_CALLER_IDS=POOL, CALLBACK_MAY_SHOW_HOTLINE_NUMBER="true")
+    add_people(app)
+    return without_csrf(app)
+
+
+def dialled_from(page: Flask, twilio: FakeTwilio, caller: str, identify: bool) -> tuple[str, str]:
+    """A caller asks for a call back; Olena calls and presses 1: (what the operator's phone
+    was called from, the caller ID shown to the caller), and the request page's words."""
+    request_by_call(phone_for(page), caller=caller, identify=identify)
+    [request] = requests_in(page)
+    olena = sign_in(page, "olena")
+    olena.post(f"/operators/requests/{request.id}/claim")
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+    olena.post(f"/operators/requests/{request.id}/call")
+    [placed] = twilio.placed
+    leg = twilio_params(CallSid=placed["Sid"], From=HOTLINE, To=OLENA_PHONE,
+                        Direction="outbound-api")
+    dialled = signed_post(page.test_client(),
+                          path_of(placed["Url"]).replace("/answer?", "/accept?"),
+                          {**leg, "Digits": "1"}).get_data(as_text=True)
+    caller_id = re.search(r'callerId="([^"]+)"', dialled)
+    assert placed["From"] == HOTLINE and caller_id is not None and caller in dialled
+    return caller_id.group(1), shown
+
+
+def test_caller_who_did_not_let_us_name_the_hotline_sees_their_countrys_neutral_number(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, UKRAINIAN_CALLER, identify=False)
+
+    assert caller_id == UK_NEUTRAL
+    assert f"Their phone will show {UK_NEUTRAL}, a number that does not name the hotline" \
+        in page_text
+
+
+def test_caller_from_a_country_without_its_own_number_sees_the_default_neutral_one(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, POLISH_CALLER, identify=False)
+
+    assert caller_id == DEFAULT_NEUTRAL
+    assert HOTLINE not in page_text.split('id="shown-number"')[1].split("</p>")[0]
+
+
+def test_caller_who_let_us_say_who_we_are_sees_the_published_number_when_the_pool_allows_it(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(pooled_page, twilio, POLISH_CALLER, identify=True)
+
+    assert caller_id == HOTLINE
+    shown = page_text.split('id="shown-number"')[1].split("</p>")[0]
+    assert "published number" in shown and HOTLINE in shown and "did not agree" not in shown
+
+
+def test_the_published_number_is_not_shown_where_the_pool_keeps_a_country_to_its_own(
+        pooled_page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, _ = dialled_from(pooled_page, twilio, UKRAINIAN_CALLER, identify=True)
+
+    assert caller_id == UK_NEUTRAL
+
+
+def test_without_a_pool_the_page_warns_that_the_published_number_will_show(
+        page: Flask, twilio: FakeTwilio) -> None:
+    caller_id, page_text = dialled_from(page, twilio, UKRAINIAN_CALLER, identify=False)
+
+    assert caller_id == HOTLINE
+    assert "no other number is set for them (CALLBACK_CALLER_IDS)" in page_text
+
+
+def test_caller_who_asks_us_to_wait_for_their_call_is_not_called_without_a_confirmation(
+        page: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    request_by_call(phone, window="4")  # "we should not call: I will call again"
+    [request] = requests_in(page)
+    olena = sign_in(page, "olena")
+
+    queue = olena.get("/operators/").get_data(as_text=True)
+    olena.post(f"/operators/requests/{request.id}/claim")
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+    refused = olena.post(f"/operators/requests/{request.id}/call", follow_redirects=True)
+
+    assert request.safe_window == "wait"
+    assert "Do not call: they will call us again" in queue
+    assert 'id="wait-banner"' in shown and 'name="despite_wait"' in shown
+    assert "Tick the box to call anyway" in refused.get_data(as_text=True)
+    assert twilio.placed == [] and attempts(page) == []
+    olena.post(f"/operators/requests/{request.id}/call", data={"despite_wait": "1"})
+    [placed] = twilio.placed
+    assert placed["To"] == OLENA_PHONE
+
+
+def test_caller_who_calls_again_can_ask_us_to_wait_for_their_call_and_later_take_it_back(
+        page: Flask, phone: Dial) -> None:
+    request_by_call(phone, window="3")
+    request_by_call(phone, window="4", message=None)
+    [waiting] = requests_in(page)
+    request_by_call(phone, window="1", message=None)
+    [called] = requests_in(page)
+
+    assert (waiting.safe_window, waiting.attempts) == ("wait", 2)
+    assert (called.safe_window, called.attempts) == ("any", 3)
+
+
+def test_the_page_shows_the_local_time_a_caller_told_us_and_warns_outside_their_window(
+        page: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
+    told_at = datetime(2026, 12, 1, 18, 40, tzinfo=UTC)  # 21:40 where the caller is
+    monkeypatch.setattr("ivr.voice.callback_request.utcnow", lambda: told_at)
+    # A Russian mobile: Kaliningrad to Kamchatka; daytime only; "it is 21 o'clock here".
+    request_by_call(phone, caller=RUSSIAN_CALLER, language="ru", window="2", hour="21")
+    [request] = requests_in(page)
+    stop_clock(page, told_at + timedelta(minutes=5))
+    olena = sign_in(page, "olena")
+    olena.post(f"/operators/requests/{request.id}/claim")
+
+    queue = olena.get("/operators/").get_data(as_text=True)
+    shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
+
+    assert (request.caller_timezone, request.caller_utc_offset) == (None, 180)
+    assert "Their time 21:45" in queue and "outside their safe time" in queue
+    assert "It is 21:45 for them: outside the time they said is safe" in shown
+    assert 'class="danger"' in shown

@@ -13,7 +13,7 @@ from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskCliRunner
 
-from ivr.callback_requests import taking
+from ivr.callback_requests import questions, taking
 from ivr.callback_requests.operations import Abandon, Operation, apply
 from ivr.callback_requests.store import find_by_reference
 from ivr.database import db
@@ -63,9 +63,13 @@ def told(heard: list[Heard]) -> str:
     return digits_heard(heard, "callback_saved", "callback_saved_more")
 
 
-def answer_the_questions(call: Phone, identify: str = "2", window: str = "3") -> list[Heard]:
+def answer_the_questions(call: Phone, identify: str = "2", window: str = "3",
+                         hour: str | None = None) -> list[Heard]:
+    """Then, when their number does not tell their time zone, the hour (or silence)."""
     call.press(identify)
     heard = call.press(window)
+    if prompts(heard)[-1][1] == "callback_hour":
+        heard = call.press(hour) if hour else call.wait()
     assert prompts(heard)[-1][1] == "callback_record"
     assert call.recording
     return heard
@@ -565,3 +569,82 @@ def test_spool_replay_command_says_what_it_did(
     assert replayed.exit_code == 0
     assert replayed.output == f"{waiting} operation(s) replayed into the database; 0 waiting\n"
     assert len(stored_requests(app)) == 1
+
+
+# When is it safe to call a caller whose number does not tell their time zone.
+NIGHT_IN_MOSCOW = datetime(2026, 12, 1, 18, 40, tzinfo=UTC)  # 21:40 in Moscow
+
+
+def at_fixed_time(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
+    monkeypatch.setattr("ivr.voice.callback_request.utcnow", lambda: moment)
+
+
+def test_caller_whose_number_spans_time_zones_is_asked_the_hour_after_the_request_is_saved(
+        app: Flask, phone: Dial, monkeypatch: pytest.MonkeyPatch) -> None:
+    at_fixed_time(monkeypatch, NIGHT_IN_MOSCOW)
+    call, _ = to_callback_request(phone, caller="+79161234567", language_key="1")
+    call.press("1")  # yes, this number: saved
+    [saved] = stored_requests(app)
+    call.press("2")  # do not say who we are
+
+    asked = call.press("2")  # daytime
+    heard = call.press("21")  # "it is 9 in the evening here"
+
+    assert prompts(asked) == [("ru", "callback_hour")]
+    assert prompts(heard) == [("ru", "callback_record")]
+    [request] = stored_requests(app)
+    assert request.id == saved.id and request.caller_timezone is None
+    assert request.caller_utc_offset == 3 * 60
+
+
+def test_caller_whose_number_tells_the_time_zone_is_not_asked_the_hour(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone, caller="+380501234567")
+    call.press("1")
+    call.press("2")
+
+    heard = call.press("2")
+
+    assert prompts(heard) == [("uk", "callback_record")]
+    [request] = stored_requests(app)
+    assert (request.caller_timezone, request.caller_utc_offset) == ("Europe/Kyiv", None)
+
+
+@pytest.mark.parametrize("answer", [None, "7", "99", "2#"])
+def test_caller_who_does_not_tell_the_hour_goes_on_to_the_message(
+        app: Flask, phone: Dial, answer: str | None) -> None:
+    call, _ = to_callback_request(phone, caller="+79161234567", language_key="1")
+    call.press("1")
+    call.press("2")
+    call.press("2")
+
+    heard = call.press(answer) if answer else call.wait()
+
+    assert prompts(heard) == [("ru", "callback_record")]
+    [request] = stored_requests(app)
+    assert (request.status, request.caller_utc_offset) == ("open", None)
+
+
+def test_caller_who_hangs_up_at_the_hour_question_is_still_called_back(
+        app: Flask, phone: Dial) -> None:
+    call, _ = to_callback_request(phone, caller="+79161234567", language_key="1")
+    call.press("1")
+    call.press("2")
+    call.press("3")
+
+    call.hang_up()
+
+    [request] = stored_requests(app)
+    assert (request.status, request.safe_window, request.caller_utc_offset) == (
+        "open", "evening", None)
+
+
+@pytest.mark.parametrize(("hour", "utc", "offset_hours"), [
+    (21, "18:40", 3), (2, "23:55", 3), (23, "02:10", -3), (14, "00:05", 14), (12, "00:30", 12),
+    (13, "01:00", 12), (0, "12:00", 12), (1, "12:00", 13), (9, "18:00", -9), (20, "18:30", 2)])
+def test_the_hour_told_gives_a_whole_hour_offset_from_utc(
+        hour: int, utc: str, offset_hours: int) -> None:
+    hours, minutes = map(int, utc.split(":"))
+    at = datetime(2026, 12, 1, hours, minutes, tzinfo=UTC)
+
+    assert questions.utc_offset(hour, at) == offset_hours * 60

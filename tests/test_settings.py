@@ -105,6 +105,9 @@ def test_a_secret_set_twice_is_refused(tmp_path: Path) -> None:
     ("PUBLIC_BASE_URL", "ivr.example.org", "not a base URL"),
     ("PROMPTS_DIR", "/nonexistent/prompts", "not a directory"),
     ("HOTLINE_NUMBER", "5005550006", "not an E.164 number"),
+    ("CALLBACK_CALLER_IDS", "+441234567890,74951234567", "'74951234567' is not an E.164"),
+    ("CALLBACK_CALLER_IDS", "7:+74951234567", "'7' is not a country code like \\+7"),
+    ("CALLBACK_MAY_SHOW_HOTLINE_NUMBER", "perhaps", "not true or false"),
     ("DATABASE_URL", "notaurl", "DATABASE_URL is not a database URL like postgresql://"),
     ("DATABASE_URL", "postgresql://ivr@db:port/ivr", "DATABASE_URL is not a database URL"),
     ("DATABASE_URL", "oracle9://ivr@db/ivr", "names a database SQLAlchemy does not know"),
@@ -146,3 +149,22 @@ def test_cli_with_a_bad_setting_exits_with_one_clear_line() -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "ivr: LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR")
+
+
+def test_a_pool_of_call_back_numbers_per_destination_country_is_read_in_order() -> None:
+    settings = load_settings(
+        {"CALLBACK_CALLER_IDS": " +441234567890, +7:+74951234567,+380:+380441234567 "},
+        INSTANCE)
+
+    assert settings.callback_caller_ids == (
+        (None, "+441234567890"), (7, "+74951234567"), (380, "+380441234567"))
+    assert not settings.callback_may_show_hotline_number
+
+
+def test_production_refuses_a_call_back_pool_holding_the_published_number_unless_told() -> None:
+    environ = {**PRODUCTION, "CALLBACK_CALLER_IDS": "+441234567890,+15005550006"}
+
+    with pytest.raises(ConfigError, match="CALLBACK_CALLER_IDS holds HOTLINE_NUMBER"):
+        load_settings(environ, INSTANCE)
+    allowed = load_settings({**environ, "CALLBACK_MAY_SHOW_HOTLINE_NUMBER": "true"}, INSTANCE)
+    assert allowed.callback_may_show_hotline_number

@@ -18,7 +18,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 
 from ivr import create_app
-from ivr.callback_requests.operations import DropDraft, Operation
+from ivr.callback_requests.operations import AddAnswers, DropDraft, Operation, from_json, to_json
 from ivr.callback_requests.spool import Spool, frame
 from ivr.callback_requests.writer import NotKept, Spooled
 from ivr.phones import PhoneVault
@@ -319,3 +319,13 @@ def test_operations_held_in_memory_keep_the_order_of_the_calls_steps(
     done: list[Operation] = []
     writer.spool.replay(done.append, lambda error: False)
     assert done == [operation(1), operation(2)]
+
+
+def test_the_hour_a_caller_told_survives_the_spool_and_older_records_still_read() -> None:
+    told = AddAnswers("CA" + "1" * 32, False, "day", datetime(2026, 12, 1, tzinfo=UTC), 180)
+    record = json.loads(json.dumps(to_json(told)))
+    older = {key: value for key, value in record.items() if key != "utc_offset"}
+
+    assert from_json(record) == told
+    read = from_json(older)
+    assert isinstance(read, AddAnswers) and read.utc_offset is None

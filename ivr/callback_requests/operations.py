@@ -52,12 +52,13 @@ class Abandon:
 @dataclass(frozen=True)
 class AddAnswers:
     """An optional answer given after the request was stored: may we say who we are, when
-    it is safe to call (None: the caller did not say)."""
+    it is safe to call, their offset from UTC in minutes (None: the caller did not say)."""
 
     call_sid: str
     may_identify: bool | None
     safe_window: str | None
     at: datetime
+    utc_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -85,8 +86,8 @@ def apply(connection: Connection, vault: PhoneVault, operation: Operation) -> st
             store.drop_draft(connection, call_sid)
         case Abandon(call_sid, at):
             store.abandon(connection, vault, call_sid, at)
-        case AddAnswers(call_sid, may_identify, safe_window, at):
-            store.add_answers(connection, call_sid, may_identify, safe_window, at)
+        case AddAnswers(call_sid, may_identify, safe_window, at, utc_offset):
+            store.add_answers(connection, call_sid, may_identify, safe_window, at, utc_offset)
         case AttachRecording(recording_sid, call_sid, status, duration, at):
             store.attach_recording(connection, recording_sid, call_sid, status, duration, at)
     return None
@@ -109,9 +110,9 @@ def to_json(operation: Operation) -> dict[str, Any]:
             return {"op": "drop_draft", "call_sid": call_sid}
         case Abandon(call_sid, at):
             return {"op": "abandon", "call_sid": call_sid, "at": at.isoformat()}
-        case AddAnswers(call_sid, may_identify, safe_window, at):
+        case AddAnswers(call_sid, may_identify, safe_window, at, utc_offset):
             return {"op": "answers", "call_sid": call_sid, "may_identify": may_identify,
-                    "safe_window": safe_window, "at": at.isoformat()}
+                    "safe_window": safe_window, "at": at.isoformat(), "utc_offset": utc_offset}
         case AttachRecording():
             return {"op": "recording", **asdict(operation), "at": operation.at.isoformat()}
 
@@ -138,9 +139,11 @@ def _from_json(data: dict[str, Any]) -> Operation:
             return Abandon(str(data["call_sid"]), datetime.fromisoformat(data["at"]))
         case "answers":
             identify, window = data["may_identify"], data["safe_window"]
+            offset = data.get("utc_offset")  # absent from records spooled before it was asked
             return AddAnswers(str(data["call_sid"]), None if identify is None else bool(identify),
                               None if window is None else str(window),
-                              datetime.fromisoformat(data["at"]))
+                              datetime.fromisoformat(data["at"]),
+                              None if offset is None else int(offset))
         case "recording":
             duration = data["duration"]
             return AttachRecording(

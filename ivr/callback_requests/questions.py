@@ -1,5 +1,6 @@
 """Taking a callback request, as plain decisions: which number, whether we may say who we are,
-when it is safe to call, an optional message.
+when it is safe to call (or not at all: they will call again), the hour where they are when
+their number does not tell, an optional message.
 
 The caller's place travels in the URL like the menu's; their number travels sealed (encrypted
 and signed with the phone keys), so it never appears in a URL, a proxy log or Twilio's logs.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Protocol
 
 from ivr import paths, phones
@@ -28,8 +30,8 @@ from ivr.menu.plans import (
 )
 
 TRIES = 3
-STEPS = ("confirm", "enter", "check", "identify", "window", "message")
-WINDOW_KEYS = {"1": "any", "2": "day", "3": "evening"}
+STEPS = ("confirm", "enter", "check", "identify", "window", "hour", "message")
+WINDOW_KEYS = {"1": "any", "2": "day", "3": "evening", "4": "wait"}
 
 
 class Sealer(Protocol):
@@ -47,7 +49,8 @@ class Capture:
     source: str | None = None  # caller_id or entered
     confirmed: bool = False
     identify: bool | None = None  # may we say who we are if someone else answers
-    window: str | None = None  # any, day, evening
+    window: str | None = None  # any, day, evening, wait (do not call: they call again)
+    hour: int | None = None  # the hour it is where the caller is, as they told it (0-23)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ def answer(capture: Capture, digits: str | None, regions: tuple[str, ...],
         return _identify(capture, digits, sealer)
     if capture.step == "window":
         return _window(capture, digits, sealer)
+    if capture.step == "hour":
+        return _hour(capture, digits, sealer)
     return Next(done(capture.lang))
 
 
@@ -197,8 +202,37 @@ def _window(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
     window = WINDOW_KEYS.get(digits or "")
     if window is not None or capture.attempt >= 2:
         answered = replace(capture, window=window)
-        return Amend(answered, ask(replace(answered, step="message", attempt=1), sealer))
+        after = "hour" if _zone_unknown(capture.number) else "message"
+        return Amend(answered, ask(replace(answered, step=after, attempt=1), sealer))
     return Next(_again(capture, digits, sealer))
+
+
+def _zone_unknown(number: str | None) -> bool:
+    """A number whose zones disagree on the time (a Russian mobile: Kaliningrad to
+    Kamchatka) does not tell when it is safe to call: then we ask the caller the hour."""
+    return number is not None and phones.timezone_of(number) is None
+
+
+def _hour(capture: Capture, digits: str | None, sealer: Sealer) -> Decision:
+    """Two keys, 00 to 23. Silence or anything else skips the question: it is only a help."""
+    hour = int(digits) if digits and digits.isascii() and digits.isdigit() else None
+    message = ask(replace(capture, step="message", attempt=1), sealer)
+    if hour is None or len(digits or "") != 2 or hour > 23:
+        return Next(message)
+    return Amend(replace(capture, hour=hour), message)
+
+
+def utc_offset(hour: int, at: datetime) -> int:
+    """Minutes east of UTC of a caller for whom it is `hour` o'clock `at` (UTC).
+
+    They tell the hour only, so the offset is whole hours: a zone half an hour off (India,
+    Iran, Newfoundland) is shown up to 30 minutes early or late, and a caller who answers as
+    the hour turns may be an hour off. The day's 24 hours wrap between -9 and +14, so that
+    Kamchatka (+12) and New Zealand (+13) are read right rather than Hawaii (-10).
+    """
+    utc = at.astimezone(UTC) if at.tzinfo else at
+    hours = (hour - utc.hour) % 24
+    return (hours - 24 if hours > 14 else hours) * 60
 
 
 def _again(capture: Capture, digits: str | None, sealer: Sealer) -> Plan:
@@ -229,6 +263,9 @@ def ask(capture: Capture, sealer: Sealer) -> Plan:
     elif capture.step in ("confirm", "enter"):
         return Plan((Ask((Say(lang, "callback_enter"),), action, timeout=10, num_digits=15,
                          finish_on_key="#"),), "callback:ask-enter", private=True)
+    elif capture.step == "hour":
+        return Plan((Ask((Say(lang, "callback_hour"),), action, timeout=6, num_digits=2),),
+                    "callback:ask-hour", private=True)
     else:
         prompts = (Say(lang, f"callback_{capture.step}"),)
     return Plan((Ask(prompts, action, timeout=6),), f"callback:ask-{capture.step}", private=True)

@@ -24,7 +24,8 @@ from ivr.phones import PhoneVault
 PRIORITY = {"abandoned": 1, "waited_too_long": 2, "no_operator": 2, "surge": 2,
             "out_of_hours": 3, "chosen": 3, "no_choice": 3}
 REASONS = tuple(PRIORITY)
-WINDOWS = ("any", "day", "evening")
+# "wait": do not call at all, the caller will call us again.
+WINDOWS = ("any", "day", "evening", "wait")
 
 
 @dataclass(frozen=True)
@@ -270,7 +271,7 @@ def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
 
 
 def add_answers(connection: Connection, call_sid: str, may_identify: bool | None,
-                safe_window: str | None, at: datetime) -> None:
+                safe_window: str | None, at: datetime, utc_offset: int | None = None) -> None:
     """An optional answer the caller gave after their request was stored (the request this
     call made or renewed; a closed one is left as it is)."""
     values: dict[str, object] = {"updated_at": at}
@@ -278,6 +279,8 @@ def add_answers(connection: Connection, call_sid: str, may_identify: bool | None
         values["may_identify"] = may_identify
     if safe_window is not None:
         values["safe_window"] = safe_window
+    if utc_offset is not None:
+        values["caller_utc_offset"] = utc_offset
     made_by_call = sa.select(RequestCall.request_id).where(RequestCall.call_sid == call_sid)
     connection.execute(sa.update(CallbackRequest).where(
         CallbackRequest.id.in_(made_by_call), CallbackRequest.status == "open").values(values))

@@ -60,8 +60,9 @@ def carry_out(hotline: Hotline, call_sid: str | None, decision: Decision,
             return save(hotline, call_sid, capture, at)
         case Amend(capture, plan):
             if call_sid is not None:
+                offset = None if capture.hour is None else questions.utc_offset(capture.hour, at)
                 hotline.callback_requests.add_answers(
-                    AddAnswers(call_sid, capture.identify, capture.window, at))
+                    AddAnswers(call_sid, capture.identify, capture.window, at, offset))
             return plan
         case NoNumber(lang):
             return questions.no_number(lang, availability_now(hotline, lang) == "open")

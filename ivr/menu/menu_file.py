@@ -43,7 +43,7 @@ DIGIT_PROMPTS = tuple(f"digit_{digit}" for digit in range(10))
 CALLBACK_PROMPTS = (
     "callback_confirm", "callback_confirm_keys", "callback_enter", "callback_entered",
     "callback_entered_keys", "callback_number_invalid", "callback_number_failed",
-    "callback_number_failed_operator", "callback_identify", "callback_window",
+    "callback_number_failed_operator", "callback_identify", "callback_window", "callback_hour",
     "callback_record", "callback_saved", "callback_saved_more", "callback_saved_end",
     *DIGIT_PROMPTS)
 # Numbers said as words ("your place in the queue: twelve"): 1 to 19, then the tens.

@@ -102,7 +102,7 @@ class DialQueue:
 
 @dataclass(frozen=True)
 class DialNumber:
-    """Connect this (operator's) leg to a number, showing `caller_id` (the hotline's own)."""
+    """Connect this (operator's) leg to a number, showing `caller_id` (one of ours)."""
 
     number: str  # E.164; a plan holding one is private
     caller_id: str

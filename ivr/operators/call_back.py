@@ -1,14 +1,17 @@
 """An operator calls a person back with one click: Twilio rings the operator's phone first
-and, when they press 1, dials the caller with the hotline's number as caller ID. Twilio's
-status callbacks bring the progress of both legs back to the attempt, for the page to show.
+and, when they press 1, dials the caller from a number of CALLBACK_CALLER_IDS (the hotline's
+published number only when the caller agreed that we name the hotline). Twilio's status
+callbacks bring the progress of both legs back to the attempt, for the page to show.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,7 @@ from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit, claims
 from ivr.operators.identity import Staff
+from ivr.settings import Settings
 from ivr.twilio.call_status import ended, moved_forward
 from ivr.twilio.rest_api import TwilioApiError
 
@@ -36,8 +40,48 @@ class CallInProgress(Exception):
     """There is already a call going on for this request."""
 
 
+class AskedToWait(Exception):
+    """The caller asked us not to call but to wait for their call; the operator has not
+    confirmed that they must call anyway."""
+
+
 class CannotCall(Exception):
     """The call could not be placed; the message says why, without any number."""
+
+
+@dataclass(frozen=True)
+class ShownNumber:
+    """The number a caller's phone shows for our call back: in a phone someone else checks,
+    the hotline's published number is evidence that they reached us."""
+
+    number: str
+    published: bool  # it is HOTLINE_NUMBER
+
+
+def shown_number(settings: Settings, caller: str, may_identify: bool) -> ShownNumber | None:
+    """The pool's first number for the caller's country code (else its first plain one),
+    never the published number unless the caller agreed that we say who we are. With no
+    pool, the published number, as before there was one: the page warns the operator."""
+    if settings.hotline_number is None:
+        return None
+    hotline = settings.hotline_number
+    pool = settings.callback_caller_ids
+    country = _country_code(caller)
+    candidates = ([number for code, number in pool if code == country]
+                  or [number for code, number in pool if code is None])
+    if may_identify and hotline in candidates:
+        return ShownNumber(hotline, published=True)
+    neutral = [number for number in candidates if number != hotline]
+    if neutral:
+        return ShownNumber(neutral[0], published=False)
+    return ShownNumber(hotline, published=True)
+
+
+def _country_code(caller: str) -> int | None:
+    try:
+        return phonenumbers.parse(caller, None).country_code
+    except phonenumbers.NumberParseException:
+        return None
 
 
 def live_attempt(session: Session, request_id: int, now: datetime) -> CallBackAttempt | None:
@@ -58,9 +102,11 @@ def latest_call(session: Session, request_id: int) -> CallBackAttempt | None:
 
 
 def start(session: Session, staff: Staff, request_id: int, now: datetime,
-          claim_minutes: int) -> tuple[int, str]:
+          claim_minutes: int, despite_wait: bool = False) -> tuple[int, str]:
     """A new attempt for a request this person holds: its id and the operator's phone."""
     request = claims.mine(session, staff, request_id, now, claim_minutes)
+    if request.safe_window == "wait" and not despite_wait:
+        raise AskedToWait
     if live_attempt(session, request.id, now) is not None:
         raise CallInProgress
     operator = session.get_one(Operator, staff.id)
@@ -74,14 +120,14 @@ def start(session: Session, staff: Staff, request_id: int, now: datetime,
 
 
 def call_now(session: Session, hotline: Hotline, staff: Staff, request_id: int,
-             now: datetime, claim_minutes: int, base: str) -> None:
+             now: datetime, claim_minutes: int, base: str, despite_wait: bool = False) -> None:
     """Start an attempt on a request this person holds and have Twilio ring their phone.
 
     The attempt is committed before Twilio is asked: Twilio's webhooks for the call find it
-    by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours or
-    CannotCall when it cannot be done.
+    by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours,
+    AskedToWait (unless `despite_wait`) or CannotCall when it cannot be done.
     """
-    attempt_id, phone = start(session, staff, request_id, now, claim_minutes)
+    attempt_id, phone = start(session, staff, request_id, now, claim_minutes, despite_wait)
     session.commit()
     place(hotline, attempt_id, phone, base)
 
@@ -133,16 +179,18 @@ def answered(hotline: Hotline, attempt_id: int | None) -> Plan:
 
 
 def accepted(hotline: Hotline, attempt_id: int | None, digits: str | None) -> Plan:
-    """1 dials the caller, showing the hotline's number; anything else hangs up."""
+    """1 dials the caller, showing the number chosen for them; anything else hangs up."""
     with unit_of_work(hotline.engine) as session:
         found = _attempt_and_request(session, attempt_id)
-        if (found is None or digits != ACCEPT_KEY or found[1].status != "open"
-                or hotline.settings.hotline_number is None):
+        if found is None or digits != ACCEPT_KEY or found[1].status != "open":
             return Plan((Hangup(),), "callback-call:not-accepted")
         attempt, request = found
+        caller = hotline.vault.decrypt(request.number)
+        shown = shown_number(hotline.settings, caller, request.may_identify)
+        if shown is None:
+            return Plan((Hangup(),), "callback-call:not-accepted")
         return Plan((DialNumber(
-            number=hotline.vault.decrypt(request.number),
-            caller_id=hotline.settings.hotline_number, timeout=RING_SECONDS,
+            number=caller, caller_id=shown.number, timeout=RING_SECONDS,
             action=target(paths.CALL_BACK_DIALED, attempt=attempt.id),
             status_callback=target(paths.CALL_BACK_CALLER_STATUS, attempt=attempt.id)),),
             "callback-call:dialing", private=True)

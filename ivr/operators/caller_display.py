@@ -4,7 +4,7 @@ window they said is safe, and whether we may say who we are."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -49,13 +49,23 @@ def pretty(e164: str) -> str:
 @dataclass(frozen=True)
 class LocalTime:
     time: str | None  # "21:40", or None when the number does not tell the zone
-    window: str | None  # any, day, evening, or None when the caller did not say
+    window: str | None  # any, day, evening, wait, or None when the caller did not say
     safe: bool | None  # None: we cannot tell
 
+    @property
+    def wait(self) -> bool:
+        """They asked us not to call at all: they will call again."""
+        return self.window == "wait"
 
-def local_time(zone: str | None, window: str | None, now: datetime) -> LocalTime:
+
+def local_time(zone: str | None, window: str | None, now: datetime,
+               utc_offset: int | None = None) -> LocalTime:
+    """From the zone their number tells, else from the offset they told us (whole hours)."""
+    if zone is None and utc_offset is not None:
+        here = now.astimezone(UTC) + timedelta(minutes=utc_offset)
+        return LocalTime(here.strftime("%H:%M"), window, _within(here.hour, window))
     if zone is None:
-        return LocalTime(None, window, True if window == "any" else None)
+        return LocalTime(None, window, _within(None, window))
     try:
         here = now.astimezone(ZoneInfo(zone))
     except (ZoneInfoNotFoundError, ValueError):
@@ -63,11 +73,13 @@ def local_time(zone: str | None, window: str | None, now: datetime) -> LocalTime
     return LocalTime(here.strftime("%H:%M"), window, _within(here.hour, window))
 
 
-def _within(hour: int, window: str | None) -> bool | None:
-    if window is None:
-        return None
+def _within(hour: int | None, window: str | None) -> bool | None:
+    if window == "wait":
+        return False  # never: they asked us to wait for their call
     if window == "any":
         return True
+    if window is None or hour is None or window not in SAFE_HOURS:
+        return None
     start, end = SAFE_HOURS[window]
     return start <= hour < end
 

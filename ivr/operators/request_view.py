@@ -13,6 +13,7 @@ from ivr.operators import call_back, claims
 from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
 from ivr.operators.identity import Staff
 from ivr.phones import PhoneVault
+from ivr.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,20 @@ class RequestView:
     call_live: bool
     held_until: datetime | None  # when the claim lapses
     message_ours: bool  # we hold our own copy of their message (else it is still at Twilio)
+    shown: call_back.ShownNumber | None = None  # what their phone will show for our call
 
 
 def view_of(session: Session, vault: PhoneVault, staff: Staff, request: CallbackRequest,
-            now: datetime, claim_minutes: int, revealed: bool = False) -> RequestView:
+            now: datetime, claim_minutes: int, revealed: bool = False,
+            settings: Settings | None = None) -> RequestView:
     number = vault.decrypt(request.number)
     holding = request.status == "open" and claims.held(request, now, claim_minutes)
     mine = holding and request.claimed_by == staff.id
     latest = call_back.latest_call(session, request.id)
     return RequestView(
         request=request, masked=masked(number), number=pretty(number) if revealed else None,
-        local=local_time(request.caller_timezone, request.safe_window, now),
+        local=local_time(request.caller_timezone, request.safe_window, now,
+                         request.caller_utc_offset),
         waited=waited(request.created_at, now),
         holder=claims.claimer_name(session, request) if holding else None, mine=mine,
         history=claims.history(session, request.id), call=latest,
@@ -47,4 +51,6 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
         if holding and request.claimed_at is not None else None,
         message_ours=request.recording_sid is not None
-        and recordings.is_ours(session, request.recording_sid))
+        and recordings.is_ours(session, request.recording_sid),
+        shown=call_back.shown_number(settings, number, request.may_identify)
+        if settings is not None else None)

@@ -18,7 +18,8 @@ REASONS = {
     "no_choice": _l("Chose nothing"),
 }
 WINDOWS = {"any": _l("any time"), "day": _l("daytime, 9:00–18:00"),
-           "evening": _l("evenings, 18:00–22:00")}
+           "evening": _l("evenings, 18:00–22:00"),
+           "wait": _l("do not call: they will call us again")}
 STATUSES = {"open": _l("Open"), "waiting": _l("Waiting, not claimed"),
             "claimed": _l("Claimed"), "done": _l("Done")}
 OUTCOMES = {**OUTCOME_LABELS, "open": _l("Open")}
@@ -49,6 +50,7 @@ def language(code: str) -> str:
 def safety_words() -> dict[str, object]:
     """The safe-to-call texts of a row, translated once for a whole page of rows."""
     return {"banner": _("Do not say who we are"), "unknown_time": _("Their time unknown"),
+            "wait": _("Do not call: they will call us again"),
             "no_window": _("safe time not given"), "outside": _("outside their safe time"),
             "windows": {code: _("safe: %(window)s", window=str(label))
                         for code, label in WINDOWS.items()}}

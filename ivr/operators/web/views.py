@@ -79,7 +79,7 @@ def _masked_of(row: CallbackRequest) -> str:
 
 
 def _local_of(row: CallbackRequest) -> LocalTime:
-    return local_time(row.caller_timezone, row.safe_window, now())
+    return local_time(row.caller_timezone, row.safe_window, now(), row.caller_utc_offset)
 
 
 def _waited_of(row: CallbackRequest) -> tuple[int, int, int]:
@@ -179,7 +179,7 @@ def claim(request_id: int) -> BaseResponse:
 def _request_page(request_id: int, revealed: bool = False, status: int = 200) -> tuple[str, int]:
     request_row = claims.visible(db.session(), me(), request_id)
     details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes(),
-                      revealed=revealed)
+                      revealed=revealed, settings=hotline().settings)
     notes = NotesForm(data={"notes": request_row.notes or ""})
     return render_template("operators/request.html", view=details, notes=notes,
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
@@ -243,8 +243,13 @@ def outcome(request_id: int) -> Reply:
 def call(request_id: int) -> BaseResponse:
     try:
         call_back.call_now(db.session(), hotline(), me(), request_id, now(), minutes(),
-                           public_root(hotline()))
+                           public_root(hotline()),
+                           despite_wait=request.form.get("despite_wait") == "1")
         flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
+    except call_back.AskedToWait:
+        db.session.rollback()
+        flash(_("They asked us not to call but to wait for their call. Tick the box to call "
+                "anyway."), "error")
     except call_back.CallInProgress:
         db.session.rollback()
         flash(_("A call for this request is already under way."), "error")
