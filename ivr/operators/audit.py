@@ -15,7 +15,7 @@ from ivr.database import page_within
 from ivr.models import AuditEntry
 
 ACTIONS = ("login", "login_failed", "logout", "claim", "release", "reveal", "play", "call",
-           "notes", "outcome", "export", "duty", "surge", "account")
+           "notes", "outcome", "export", "duty", "surge", "account", "second_factor")
 
 
 @dataclass(frozen=True)

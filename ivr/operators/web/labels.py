@@ -34,6 +34,7 @@ ACTIONS = {
     "play": _l("played the message"), "call": _l("called back"), "notes": _l("saved notes"),
     "outcome": _l("recorded an outcome"), "export": _l("exported"), "duty": _l("duty"),
     "surge": _l("surge switch"), "account": _l("account"),
+    "second_factor": _l("second factor"),
 }
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),

@@ -40,6 +40,15 @@ def load(session: Session, user_id: str) -> PageUser | None:
     return PageUser.of(staff_of(operator))
 
 
+def pending(session: Session, halfway: object) -> Operator | None:
+    """The person who gave their password but not yet their second factor, if the account
+    is still active and unchanged since."""
+    if not isinstance(halfway, str):
+        return None
+    user = load(session, halfway)
+    return session.get(Operator, user.id) if user is not None else None
+
+
 def me() -> PageUser:
     return cast(PageUser, current_user._get_current_object())
 
