@@ -146,3 +146,11 @@ def test_cli_with_a_bad_setting_exits_with_one_clear_line() -> None:
     assert result.returncode == 1
     assert result.stderr.strip() == (
         "ivr: LOG_LEVEL='LOUD' is not one of DEBUG, INFO, WARNING, ERROR")
+
+
+def test_production_requires_a_second_factor_on_the_operators_page() -> None:
+    assert load_settings(PRODUCTION, INSTANCE).operators_2fa == "required"
+    assert load_settings({}, INSTANCE).operators_2fa == "optional"
+
+    with pytest.raises(ConfigError, match="OPERATORS_2FA must be required in production"):
+        load_settings({**PRODUCTION, "OPERATORS_2FA": "optional"}, INSTANCE)
