@@ -16,6 +16,7 @@ from flask.testing import FlaskClient, FlaskCliRunner
 
 from ivr.database import db
 from ivr.models import AuditEntry, Operator
+from ivr.operators.identity import staff_of
 from ivr.twilio.phone_simulator import Phone
 from tests.conftest import NOON
 from tests.page_support import (
@@ -245,3 +246,20 @@ def test_where_it_is_optional_an_operator_without_it_signs_in_with_the_password(
     assert hotline_of(app).settings.operators_2fa == "optional"
 
     assert password(app).get("/operators/").status_code == 200
+
+
+def test_a_session_signed_in_without_the_second_factor_is_ended_where_it_is_required(
+        page: Flask) -> None:
+    """Say, signed in before the second factor was required."""
+    with page.app_context():
+        olena = staff_of(db.session.scalars(sa.select(Operator)
+                                            .where(Operator.login == "olena")).one())
+    client = page.test_client()
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = f"{olena.id}:{olena.token}"
+        cookie["_fresh"] = True
+
+    response = client.get("/operators/")
+
+    assert response.headers["Location"] == "/operators/login"
+    assert client.get("/operators/").headers["Location"].startswith("/operators/login")
