@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pyotp
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.models import Operator
@@ -78,12 +79,11 @@ def check(session: Session, vault: PhoneVault, operator: Operator, code: str,
     secret = vault.unseal(operator.totp_secret or "")
     step = (_matching_step(secret, code, now, after=operator.totp_last_step)
             if secret is not None else None)
-    if step is not None:
-        operator.totp_last_step = step
-    elif _spend_recovery_code(operator, code):
+    taken = step is not None and _take_step(session, operator, step)
+    if not taken and _spend_recovery_code(session, operator, code):
         audit.record(session, now, "second_factor", login=operator.login,
                      operator_id=operator.id, detail="recovery code used", address=address)
-    else:
+    elif not taken:
         _failed(session, operator, "wrong second factor", address, now)
         return sign_in.Refused("wrong")
     sign_in.succeeded(session, counts)
@@ -120,6 +120,17 @@ def _matching_step(secret: str, code: str, now: datetime, after: int | None) -> 
     return None
 
 
+def _take_step(session: Session, operator: Operator, step: int) -> bool:
+    """Keep the step as the last taken, unless another try took it (or a later one) first:
+    of two tries of one code sent at once, one gets in."""
+    result = session.execute(
+        sa.update(Operator)
+        .where(Operator.id == operator.id,
+               sa.or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step))
+        .values(totp_last_step=step))
+    return bool(getattr(result, "rowcount", 0))
+
+
 def _recovery_code() -> str:
     raw = secrets.token_hex(5)  # 40 bits, once each: enough against a limited guess
     return f"{raw[:5]}-{raw[5:]}"
@@ -130,10 +141,15 @@ def _digest(code: str) -> str:
     return hashlib.sha256(normal.encode()).hexdigest()
 
 
-def _spend_recovery_code(operator: Operator, code: str) -> bool:
-    left = (operator.recovery_codes or "").split("\n")
+def _spend_recovery_code(session: Session, operator: Operator, code: str) -> bool:
+    """Spend the code if it is one of the person's, unless another try spent it first."""
+    stored = operator.recovery_codes or ""
+    left = stored.split("\n")
     digest = _digest(code)
     if not code.strip() or not any(hmac.compare_digest(digest, known) for known in left):
         return False
-    operator.recovery_codes = "\n".join(known for known in left if known != digest) or ""
-    return True
+    result = session.execute(
+        sa.update(Operator)
+        .where(Operator.id == operator.id, Operator.recovery_codes == stored)
+        .values(recovery_codes="\n".join(known for known in left if known != digest)))
+    return bool(getattr(result, "rowcount", 0))
