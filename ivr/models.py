@@ -128,6 +128,12 @@ class Operator(Base):
     # The language of the operators' page for them: en or ru.
     page_language: Mapped[str] = mapped_column(sa.String(8), default="en",
                                                server_default="en")
+    # The second factor: a TOTP secret (encrypted like a number, with the same keys), the
+    # last time step a code was taken at (a code is never taken twice) and the hashes of the
+    # recovery codes not yet spent, one a line. No secret: not enrolled.
+    totp_secret: Mapped[str | None] = mapped_column(ENCRYPTED_NUMBER)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    recovery_codes: Mapped[str | None] = mapped_column(sa.Text)
 
     @property
     def language_codes(self) -> tuple[str, ...]:

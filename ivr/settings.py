@@ -43,6 +43,7 @@ SECRETS = ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PHONE_ENCRYPTION_
            "PHONE_HASH_KEY", "METRICS_TOKEN")
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+SECOND_FACTOR = ("required", "optional")
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,10 @@ class Settings:
     claim_minutes: int
     metrics_token: str | None
     retention_days: int
+    # The operators' page: a second factor (TOTP) for everyone, or for those who enrolled.
+    operators_2fa: str
+    # Revealing a number asks for a code again once the last one is older than this.
+    reveal_2fa_max_age_minutes: int
     # Hours a finished call's record stays at Twilio before it is deleted (0: at once).
     twilio_call_retention_hours: int
     # A number that calls this many times within this many minutes is flagged for supervisors.
@@ -102,6 +107,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         claim_minutes=source.integer("CLAIM_MINUTES", default=30, low=1, high=24 * 60),
         metrics_token=_metrics_token(source.optional("METRICS_TOKEN")),
         retention_days=source.integer("RETENTION_DAYS", default=90, low=1, high=3650),
+        operators_2fa=source.choice("OPERATORS_2FA", SECOND_FACTOR,
+                                    default="required" if production else "optional"),
+        reveal_2fa_max_age_minutes=source.integer("REVEAL_2FA_MAX_AGE_MINUTES", default=15,
+                                                  low=1, high=12 * 60),
         twilio_call_retention_hours=source.integer("TWILIO_CALL_RETENTION_HOURS", default=24,
                                                    low=0, high=24 * 30),
         flag_calls_from_one_number=source.integer("FLAG_CALLS_FROM_ONE_NUMBER", default=10,
@@ -310,6 +319,9 @@ def _refuse_dev_values(settings: Settings) -> None:
     for name, is_dev in dev_values.items():
         if is_dev:
             raise ConfigError(f"{name} is the development default; set a real secret in production")
+    if settings.operators_2fa != "required":
+        raise ConfigError("OPERATORS_2FA must be required in production: the operators' page "
+                          "reveals callers' numbers")
 
 
 def _check_values(settings: Settings) -> None:

@@ -13,7 +13,8 @@ from ivr.cli import make_cli
 from ivr.settings import PROJECT_ROOT
 
 README = (PROJECT_ROOT / "README.md").read_text()
-SETTING_READ = re.compile(r"""(?:source\.\w+|environ\.get|os\.environ\.get)\(\s*["']([A-Z_]+)""")
+SETTING_READ = re.compile(
+    r"""(?:source\.\w+|environ\.get|os\.environ\.get)\(\s*["']([A-Z][A-Z0-9_]*)""")
 
 
 def settings_read_by_the_code() -> set[str]:

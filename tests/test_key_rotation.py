@@ -201,3 +201,21 @@ def test_on_postgresql_too_the_new_key_alone_reads_every_number_after(
     finally:
         for app in apps:
             close(app)
+
+
+def test_the_operators_second_factor_secrets_are_re_encrypted_too(
+        old_app: Flask, same_database: Callable[[str], Flask]) -> None:
+    with old_app.app_context():
+        olena = db.session.scalars(sa.select(Operator)).one()
+        olena.totp_secret = hotline_of(old_app).vault.seal("JBSWY3DPEHPK3PXP")
+        db.session.commit()
+
+    result = rotate(same_database(f"{NEW_KEY},{OLD_KEY}"))
+
+    assert "operators.totp_secret: 1 re-encrypted, 0 already under the first key" in (
+        result.output.splitlines())
+    new = same_database(NEW_KEY)
+    with new.app_context():
+        token = db.session.scalars(sa.select(Operator.totp_secret)).one()
+    assert token is not None
+    assert hotline_of(new).vault.unseal(token) == "JBSWY3DPEHPK3PXP"

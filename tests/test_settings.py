@@ -168,3 +168,11 @@ def test_production_refuses_a_call_back_pool_holding_the_published_number_unless
         load_settings(environ, INSTANCE)
     allowed = load_settings({**environ, "CALLBACK_MAY_SHOW_HOTLINE_NUMBER": "true"}, INSTANCE)
     assert allowed.callback_may_show_hotline_number
+
+
+def test_production_requires_a_second_factor_on_the_operators_page() -> None:
+    assert load_settings(PRODUCTION, INSTANCE).operators_2fa == "required"
+    assert load_settings({}, INSTANCE).operators_2fa == "optional"
+
+    with pytest.raises(ConfigError, match="OPERATORS_2FA must be required in production"):
+        load_settings({**PRODUCTION, "OPERATORS_2FA": "optional"}, INSTANCE)

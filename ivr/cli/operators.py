@@ -11,7 +11,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from ivr.cli.exits import fail
 from ivr.database import db
-from ivr.operators import accounts, availability
+from ivr.operators import accounts, availability, second_factor
 from ivr.operators.accounts import AccountError
 from ivr.operators.audit import CLI
 from ivr.phones import mask
@@ -87,6 +87,16 @@ def password(login: str) -> None:
     new = _read_password()
     _change_account(lambda: accounts.reset_password(db.session(), CLI, _now(), login, new),
                     f"{login}'s password is changed; they are signed out everywhere")
+
+
+@operators.command("reset-2fa", help="Forget an operator's second factor: they set up a "
+                   "new one when they next sign in. Their sessions end.")
+@click.argument("login")
+def reset_2fa(login: str) -> None:
+    _change_account(lambda: second_factor.reset(db.session(), CLI, _now(),
+                                                accounts.find(db.session(), login)),
+                    f"{login}'s second factor is reset; they are signed out everywhere and "
+                    "set up a new one when they next sign in")
 
 
 def _change_account(change: Callable[[], object], done: str) -> None:

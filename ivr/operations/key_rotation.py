@@ -33,6 +33,8 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackRequest.id, CallbackRequest.number),
     (CallbackDraft.call_sid, CallbackDraft.number),
     (Operator.id, Operator.phone_number),
+    # Not a number, but a secret under the same keys: the operators' TOTP secrets.
+    (Operator.id, Operator.totp_secret),
 )
 # Every column that holds an encrypted recording (callers' messages, under the same keys).
 ENCRYPTED_RECORDINGS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],

@@ -93,6 +93,24 @@ def sign_in(session: Session, login: str, password: str, address: str | None,
     return staff_of(operator)
 
 
+def try_counted(session: Session, login: str, address: str | None,
+                now: datetime) -> list[Count] | Refused:
+    """A try of something else that proves the person (their second factor), counted with
+    the passwords' tries; committed before it is judged. Refused if over a limit."""
+    login, address = _storable(login), _storable(address or "")
+    counts = _count_try(session, login, address, now)
+    session.commit()
+    if any(count.over_limit for count in counts):
+        audit.record(session, now, "login_failed", login=login, detail="locked",
+                     address=address)
+        return Refused("locked")
+    return counts
+
+
+def succeeded(session: Session, counts: list[Count]) -> None:
+    _uncount(session, counts)
+
+
 def sign_out(session: Session, staff: Staff, now: datetime) -> None:
     """Ends every session of the person, on every device and in every copied cookie."""
     audit.record(session, now, "logout", login=staff.login, operator_id=staff.id)

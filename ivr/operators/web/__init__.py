@@ -63,6 +63,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.url_map.converters["int"] = RowId  # before the page's routes are made
     app.register_blueprint(views.bp)
     app.register_blueprint(supervision.bp)
+    if settings.operators_2fa == "required":
+        app.before_request(lambda: login.second_factor_given() if _ours() else None)
     app.after_request(_headers)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)

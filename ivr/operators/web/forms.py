@@ -17,6 +17,12 @@ class SignInForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=256)])
 
 
+class CodeForm(FlaskForm):
+    """A code of the second factor: six digits from the app, or a recovery code."""
+
+    code = StringField(_l("Code"), validators=[DataRequired(), Length(max=32)])
+
+
 class ButtonForm(FlaskForm):
     """A form that is just a button (claim, reveal, call, log out): only its CSRF token."""
 

@@ -37,6 +37,7 @@ ACTIONS = {
     "surge": _l("surge switch"), "account": _l("account"),
     "block": _l("block a number"), "unblock": _l("unblock a number"),
     "dismiss_flag": _l("many calls let be"),
+    "second_factor": _l("second factor"),
 }
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import abort
-from flask_login import UserMixin, current_user, login_required
+from flask import abort, redirect, session, url_for
+from flask_login import UserMixin, current_user, login_required, logout_user
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
 from ivr.models import Operator
 from ivr.operators.identity import Staff, staff_of, token_of
@@ -38,6 +39,25 @@ def load(session: Session, user_id: str) -> PageUser | None:
     if operator is None or not operator.active or token_of(operator) != token:
         return None
     return PageUser.of(staff_of(operator))
+
+
+def pending(database: Session, halfway: object) -> Operator | None:
+    """The person who gave their password but not yet their second factor, if the account
+    is still active and unchanged since."""
+    if not isinstance(halfway, str):
+        return None
+    user = load(database, halfway)
+    return database.get(Operator, user.id) if user is not None else None
+
+
+def second_factor_given() -> Response | None:
+    """Where the second factor is required, a session signed in without it (before it was
+    required, say) is ended: the person signs in again, with it."""
+    if current_user.is_authenticated and "second_factor_at" not in session:
+        logout_user()
+        session.clear()
+        return redirect(url_for("operators.sign_in"))
+    return None
 
 
 def me() -> PageUser:

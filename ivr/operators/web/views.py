@@ -4,6 +4,8 @@ renders a template."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import (
     Blueprint,
     Response,
@@ -21,21 +23,24 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator
-from ivr.operators import accounts, call_back, claims, sign_in
+from ivr.operators import accounts, call_back, claims, second_factor, sign_in
 from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.caller_display import LocalTime, local_time, masked, waited
+from ivr.operators.identity import Staff, staff_of
 from ivr.operators.request_view import view_of
 from ivr.operators.web import PAGE_LANGUAGES, labels, protect_forms
 from ivr.operators.web import page_language as page_language_code
 from ivr.operators.web.context import hotline, languages, minutes, now
 from ivr.operators.web.forms import (
     ButtonForm,
+    CodeForm,
     LanguageForm,
     NotesForm,
     OutcomeForm,
     SignInForm,
 )
-from ivr.operators.web.login import PageUser, me, signed_in
+from ivr.operators.web.login import PageUser, me, pending, signed_in
+from ivr.operators.web.qr_code import qr_svg
 from ivr.operators.work_queue import Filters, page_of
 from ivr.twilio.rest_api import TwilioApiError
 from ivr.twilio.webhook_request import public_root
@@ -105,10 +110,87 @@ def sign_in_page() -> Reply:
         flash(message, "error")
         return render_template("operators/login.html", form=form), (
             429 if outcome.reason == "locked" else 401)
+    target = _safe_next(request.args.get("next"))
+    operator = db.session.get_one(Operator, outcome.id)
+    if second_factor.enrolled(operator) or hotline().settings.operators_2fa == "required":
+        # Signed in only once the second factor is given (or enrolled): until then the
+        # session names who is halfway, and nothing else on the page opens.
+        session.clear()
+        session["halfway"] = f"{outcome.id}:{outcome.token}"
+        session["next"] = target
+        return redirect(url_for("operators.second_factor"))
+    _signed_in(outcome, checked_at=None)
+    return redirect(target)
+
+
+def _signed_in(staff: Staff, checked_at: datetime | None) -> None:
     session.clear()  # a new session for the signed-in person (no fixation)
     session.permanent = True
-    login_user(PageUser.of(outcome))
-    return redirect(_safe_next(request.args.get("next")))
+    login_user(PageUser.of(staff))
+    if checked_at is not None:
+        session["second_factor_at"] = checked_at.isoformat()
+
+
+def _refused(outcome: sign_in.Refused) -> None:
+    flash(_("Too many failed attempts. Wait 15 minutes, then try again.")
+          if outcome.reason == "locked" else _("Wrong code."), "error")
+
+
+@bp.route("/second-factor", methods=["GET", "POST"], endpoint="second_factor")
+def second_factor_page() -> Reply:
+    """After the password: a code from the app, or a recovery code."""
+    operator = pending(db.session(), session.get("halfway"))
+    if operator is None:
+        return redirect(url_for("operators.sign_in"))
+    if not second_factor.enrolled(operator):
+        return redirect(url_for("operators.enrol"))
+    form = CodeForm()
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("operators/second_factor.html", form=form,
+                               action=url_for("operators.second_factor")), status
+    outcome = second_factor.check(db.session(), hotline().vault, operator, form.code.data or "",
+                                  request.remote_addr, now())
+    db.session.commit()
+    if isinstance(outcome, sign_in.Refused):
+        _refused(outcome)
+        return render_template("operators/second_factor.html", form=CodeForm(formdata=None),
+                               action=url_for("operators.second_factor")), (
+            429 if outcome.reason == "locked" else 401)
+    target = _safe_next(session.get("next"))
+    _signed_in(outcome, checked_at=now())
+    return redirect(target)
+
+
+@bp.route("/enrol", methods=["GET", "POST"])
+def enrol() -> Reply:
+    """The first sign-in with a second factor: the app scans a QR code, a code from it
+    proves it, and the person is shown their recovery codes once."""
+    operator = pending(db.session(), session.get("halfway"))
+    if operator is None:
+        return redirect(url_for("operators.sign_in"))
+    if second_factor.enrolled(operator):
+        return redirect(url_for("operators.second_factor"))
+    vault = hotline().vault
+    secret = vault.unseal(session.get("enrolling", "")) or second_factor.new_secret()
+    session["enrolling"] = vault.seal(secret)  # the cookie is signed, not secret: sealed
+    form = CodeForm()
+    status = 400 if request.method == "POST" else 200
+    if form.validate_on_submit():
+        outcome = second_factor.enrol(db.session(), vault, operator, secret,
+                                      form.code.data or "", request.remote_addr, now())
+        db.session.commit()
+        if isinstance(outcome, second_factor.Enrolled):
+            staff = staff_of(operator)
+            _signed_in(staff, checked_at=now())
+            return render_template("operators/recovery_codes.html",
+                                   codes=outcome.recovery_codes)
+        _refused(outcome)
+        form = CodeForm(formdata=None)
+        status = 429 if outcome.reason == "locked" else 401
+    uri = second_factor.provisioning_uri(secret, operator.login)
+    return render_template("operators/enrol.html", form=form, secret=secret,
+                           qr=qr_svg(uri)), status
 
 
 def _safe_next(target: str | None) -> str:
@@ -196,6 +278,45 @@ def request_page(request_id: int) -> tuple[str, int]:
 @bp.route("/requests/<int:request_id>/reveal", methods=["POST"])
 @signed_in
 def reveal(request_id: int) -> tuple[str, int]:
+    if not _second_factor_fresh():
+        return _ask_again(request_id)
+    claims.reveal(db.session(), me(), request_id, now(), minutes(), request.remote_addr)
+    db.session.commit()
+    return _request_page(request_id, revealed=True)
+
+
+def _second_factor_fresh() -> bool:
+    """Whether the person gave their second factor recently enough to reveal a number (or
+    has none, where it is optional)."""
+    operator = db.session.get_one(Operator, me().id)
+    if not second_factor.enrolled(operator):
+        return hotline().settings.operators_2fa != "required"
+    try:
+        checked = datetime.fromisoformat(str(session.get("second_factor_at")))
+    except ValueError:
+        return False
+    age = hotline().settings.reveal_2fa_max_age_minutes * 60
+    return 0 <= (now() - checked).total_seconds() <= age
+
+
+def _ask_again(request_id: int) -> tuple[str, int]:
+    """Before a number is revealed: a fresh code, if the last one is too old."""
+    form = CodeForm()
+    action = url_for("operators.reveal", request_id=request_id)
+    if "code" not in request.form:
+        return render_template("operators/second_factor.html", form=CodeForm(formdata=None),
+                               action=action, again=True), 200
+    operator = db.session.get_one(Operator, me().id)
+    outcome = (second_factor.check(db.session(), hotline().vault, operator,
+                                   form.code.data or "", request.remote_addr, now())
+               if form.validate_on_submit() else sign_in.Refused("wrong"))
+    db.session.commit()
+    if isinstance(outcome, sign_in.Refused):
+        _refused(outcome)
+        return render_template("operators/second_factor.html", form=CodeForm(formdata=None),
+                               action=action, again=True), (
+            429 if outcome.reason == "locked" else 401)
+    session["second_factor_at"] = now().isoformat()
     claims.reveal(db.session(), me(), request_id, now(), minutes(), request.remote_addr)
     db.session.commit()
     return _request_page(request_id, revealed=True)
