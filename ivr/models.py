@@ -273,7 +273,11 @@ class CallBackAttempt(Base):
 
 
 class AuditEntry(Base):
-    """Who saw or did what on the operators' page. Written once, never changed."""
+    """Who saw or did what on the operators' page. Written once, never changed.
+
+    Each entry's `hash` is chained to the one before it (ivr.operators.audit.link), so an
+    entry edited, removed or slipped in afterwards breaks the chain (`ivr audit verify`).
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_login_action_at", "login", "action", "at"),
@@ -288,6 +292,7 @@ class AuditEntry(Base):
                                                    index=True)
     detail: Mapped[str | None] = mapped_column(sa.String(200))
     address: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class SignInCount(Base):
