@@ -48,6 +48,8 @@ class Base(DeclarativeBase):
 SID = sa.String(64)
 # Encrypted phone numbers: a Fernet token of an E.164 number is about 140 characters.
 ENCRYPTED_NUMBER = sa.String(255)
+# Free text about a caller (an operator's notes), Fernet-encrypted under the same keys.
+ENCRYPTED_TEXT = sa.Text
 NUMBER_DIGEST = sa.String(64)
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -208,7 +210,8 @@ class CallbackRequest(Base):
     claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     callback_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Sealed (ivr.operators.notes); only the request's page opens it.
+    notes: Mapped[str | None] = mapped_column(ENCRYPTED_TEXT)
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 

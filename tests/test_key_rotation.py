@@ -150,7 +150,7 @@ def test_a_number_no_key_can_read_is_reported_and_left_alone(
 
 def test_every_encrypted_column_is_rotated() -> None:
     models = (PROJECT_ROOT / "ivr" / "models.py").read_text()
-    declared = re.findall(r"^\s+(\w+): Mapped\[.*\] = mapped_column\(ENCRYPTED_NUMBER",
+    declared = re.findall(r"^\s+(\w+): Mapped\[.*\] = mapped_column\(ENCRYPTED_(?:NUMBER|TEXT)",
                           models, re.MULTILINE)
 
     rotated = [column.key for _key, column in key_rotation.ENCRYPTED_COLUMNS]

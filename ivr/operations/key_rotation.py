@@ -1,5 +1,6 @@
-"""`ivr keys rotate`: every stored phone number re-encrypted under the first key of
-PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
+"""`ivr keys rotate`: every stored phone number (and every operator's notes about a caller)
+re-encrypted under the first key of PHONE_ENCRYPTION_KEYS, so that the older keys can be
+retired.
 
 It runs beside the live service: in batches, each its own short transaction, and a row is
 only rewritten if it still holds the token that was read (the service may have written it
@@ -24,7 +25,7 @@ from ivr.models import Call, CallbackDraft, CallbackRequest, Operator
 
 BATCH = 500
 
-# Every column that holds an encrypted number, with its table's key.
+# Every column that holds an encrypted number or text, with its table's key.
 # tests/test_key_rotation.py checks that none in ivr/models.py is missing here.
 ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
     (Call.id, Call.from_number),
@@ -32,6 +33,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackRequest.id, CallbackRequest.number),
     (CallbackDraft.call_sid, CallbackDraft.number),
     (Operator.id, Operator.phone_number),
+    (CallbackRequest.id, CallbackRequest.notes),
 )
 
 

@@ -27,6 +27,8 @@ class RequestView:
     call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
+    notes: str | None  # opened from their sealed form
+    notes_unreadable: bool  # sealed under none of PHONE_ENCRYPTION_KEYS
 
 
 def view_of(session: Session, vault: PhoneVault, staff: Staff, request: CallbackRequest,
@@ -35,6 +37,7 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
     holding = request.status == "open" and claims.held(request, now, claim_minutes)
     mine = holding and request.claimed_by == staff.id
     latest = call_back.latest_call(session, request.id)
+    notes = vault.unseal(request.notes) if request.notes else None
     return RequestView(
         request=request, masked=masked(number), number=pretty(number) if revealed else None,
         local=local_time(request.caller_timezone, request.safe_window, now),
@@ -43,4 +46,5 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
         history=claims.history(session, request.id), call=latest,
         call_live=latest is not None and latest.ended_at is None,
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
-        if holding and request.claimed_at is not None else None)
+        if holding and request.claimed_at is not None else None,
+        notes=notes, notes_unreadable=request.notes is not None and notes is None)

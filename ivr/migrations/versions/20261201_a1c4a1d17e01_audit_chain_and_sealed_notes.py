@@ -1,4 +1,4 @@
-"""The audit log's hash chain
+"""The audit log's hash chain, and operators' notes sealed like numbers
 
 Revision ID: a1c4a1d17e01
 Revises: c2d3e4f5a012
@@ -6,6 +6,10 @@ Create Date: 2026-12-01 01:30:00
 
 Every entry already in the audit log is chained here, in id order, from the genesis hash:
 the chain vouches for them from now on, not for what happened to them before.
+
+Notes are sealed with PHONE_ENCRYPTION_KEYS, so this step needs the app's settings: run it
+with `ivr db upgrade` (it stops, changing nothing, when there are notes and no keys).
+A note that is sealed already (a run stopped half-way) is left as it is.
 """
 from __future__ import annotations
 
@@ -30,6 +34,8 @@ audit_log = sa.table(
     sa.column("operator_id", sa.Integer), sa.column("login", sa.String),
     sa.column("action", sa.String), sa.column("detail", sa.String),
     sa.column("address", sa.String), sa.column("hash", sa.String))
+requests = sa.table("callback_requests", sa.column("id", sa.Integer),
+                    sa.column("notes", sa.Text))
 
 
 def upgrade() -> None:
@@ -38,9 +44,11 @@ def upgrade() -> None:
     _chain(op.get_bind())
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.alter_column('hash', existing_type=sa.String(length=64), nullable=False)
+    _convert_notes(op.get_bind(), seal=True)
 
 
 def downgrade() -> None:
+    _convert_notes(op.get_bind(), seal=False)
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_column('hash')
 
@@ -67,3 +75,29 @@ def _chain(connection: sa.Connection) -> None:
                                .values(hash=previous))
         after = rows[-1].id
 
+
+def _convert_notes(connection: sa.Connection, seal: bool) -> None:
+    rows = connection.execute(sa.select(requests.c.id, requests.c.notes)
+                              .where(requests.c.notes.is_not(None))).all()
+    if not rows:
+        return
+    vault = _vault()
+    for row in rows:
+        opened = vault.unseal(row.notes)
+        if seal and opened is None:
+            value = vault.seal(row.notes)
+        elif not seal and opened is not None:
+            value = opened
+        else:
+            continue
+        connection.execute(sa.update(requests).where(requests.c.id == row.id)
+                           .values(notes=value))
+
+
+def _vault() -> Any:
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or "ivr" not in current_app.extensions:
+        raise RuntimeError("operators' notes are sealed with PHONE_ENCRYPTION_KEYS: "
+                           "run this migration with `ivr db upgrade`")
+    return current_app.extensions["ivr"].vault
