@@ -48,6 +48,8 @@ class Base(DeclarativeBase):
 SID = sa.String(64)
 # Encrypted phone numbers: a Fernet token of an E.164 number is about 140 characters.
 ENCRYPTED_NUMBER = sa.String(255)
+# Free text about a caller (an operator's notes), Fernet-encrypted under the same keys.
+ENCRYPTED_TEXT = sa.Text
 NUMBER_DIGEST = sa.String(64)
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -224,7 +226,8 @@ class CallbackRequest(Base):
     claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     callback_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
-    notes: Mapped[str | None] = mapped_column(sa.Text)
+    # Sealed (ivr.operators.notes); only the request's page opens it.
+    notes: Mapped[str | None] = mapped_column(ENCRYPTED_TEXT)
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -309,7 +312,11 @@ class CallBackAttempt(Base):
 
 
 class AuditEntry(Base):
-    """Who saw or did what on the operators' page. Written once, never changed."""
+    """Who saw or did what on the operators' page. Written once, never changed.
+
+    Each entry's `hash` is chained to the one before it (ivr.operators.audit.link), so an
+    entry edited, removed or slipped in afterwards breaks the chain (`ivr audit verify`).
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (sa.Index("ix_audit_log_login_action_at", "login", "action", "at"),
@@ -324,6 +331,7 @@ class AuditEntry(Base):
                                                    index=True)
     detail: Mapped[str | None] = mapped_column(sa.String(200))
     address: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class SignInCount(Base):

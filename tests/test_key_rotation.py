@@ -176,7 +176,7 @@ def test_a_callers_message_we_hold_is_re_encrypted_too(
 
 def test_every_encrypted_column_is_rotated() -> None:
     models = (PROJECT_ROOT / "ivr" / "models.py").read_text()
-    declared = re.findall(r"^\s+(\w+): Mapped\[.*\] = mapped_column\(ENCRYPTED_NUMBER",
+    declared = re.findall(r"^\s+(\w+): Mapped\[.*\] = mapped_column\(ENCRYPTED_(?:NUMBER|TEXT)",
                           models, re.MULTILINE)
 
     rotated = [column.key for _key, column in key_rotation.ENCRYPTED_COLUMNS]

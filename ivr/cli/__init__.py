@@ -13,6 +13,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, with_appcontext
 
+from ivr.cli.audit import audit
 from ivr.cli.callback_requests import callback_requests, spool
 from ivr.cli.exits import fail, guarded
 from ivr.cli.keys import keys
@@ -51,7 +52,7 @@ def _create_app() -> Flask:
 
 def register(app: Flask) -> None:
     for command in (info, operators, surge, callback_requests, spool, twilio, call, purge,
-                    recordings, periodic):
+                    recordings, periodic, audit):
         app.cli.add_command(command)
     app.cli.commands["db"] = _migrations(app.cli.commands["db"])
     # Flask-Migrate's commands as well as ours: copies, so the shared ones stay as they are.

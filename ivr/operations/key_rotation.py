@@ -1,5 +1,6 @@
-"""`ivr keys rotate`: every stored phone number, and every caller's message we hold, re-encrypted
-under the first key of PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
+"""`ivr keys rotate`: every stored phone number, every operator's notes about a caller, the
+operators' TOTP secrets and every caller's message we hold, re-encrypted under the first key
+of PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
 
 It runs beside the live service: in batches, each its own short transaction, and a row is
 only rewritten if it still holds the token that was read (the service may have written it
@@ -25,7 +26,7 @@ from ivr.models import Call, CallbackDraft, CallbackRequest, Operator, Recording
 BATCH = 500
 RECORDING_BATCH = 10  # a message may weigh megabytes: a few at a time
 
-# Every column that holds an encrypted number, with its table's key.
+# Every column that holds an encrypted number or text, with its table's key.
 # tests/test_key_rotation.py checks that none in ivr/models.py is missing here.
 ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]], ...] = (
     (Call.id, Call.from_number),
@@ -33,6 +34,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackRequest.id, CallbackRequest.number),
     (CallbackDraft.call_sid, CallbackDraft.number),
     (Operator.id, Operator.phone_number),
+    (CallbackRequest.id, CallbackRequest.notes),
     # Not a number, but a secret under the same keys: the operators' TOTP secrets.
     (Operator.id, Operator.totp_secret),
 )

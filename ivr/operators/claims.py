@@ -103,10 +103,12 @@ def reveal(session: Session, staff: Staff, request_id: int, now: datetime,
     return request
 
 
-def save_notes(session: Session, staff: Staff, request_id: int, notes: str, now: datetime,
-               claim_minutes: int) -> None:
+def save_notes(session: Session, vault: PhoneVault, staff: Staff, request_id: int, notes: str,
+               now: datetime, claim_minutes: int) -> None:
+    """Notes may say anything about a caller, their number too: stored sealed, like numbers."""
     request = mine(session, staff, request_id, now, claim_minutes)
-    request.notes = notes.strip()[:NOTES_LIMIT] or None
+    text = notes.strip()[:NOTES_LIMIT]
+    request.notes = vault.seal(text) if text else None
     request.updated_at = now
     audit.record(session, now, "notes", login=staff.login, operator_id=staff.id,
                  request_id=request.id)

@@ -29,6 +29,8 @@ class RequestView:
     call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
+    notes: str | None  # opened from their sealed form
+    notes_unreadable: bool  # sealed under none of PHONE_ENCRYPTION_KEYS
     message_ours: bool  # we hold our own copy of their message (else it is still at Twilio)
     shown: call_back.ShownNumber | None = None  # what their phone will show for our call
 
@@ -40,6 +42,7 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
     holding = request.status == "open" and claims.held(request, now, claim_minutes)
     mine = holding and request.claimed_by == staff.id
     latest = call_back.latest_call(session, request.id)
+    notes = vault.unseal(request.notes) if request.notes else None
     return RequestView(
         request=request, masked=masked(number), number=pretty(number) if revealed else None,
         local=local_time(request.caller_timezone, request.safe_window, now,
@@ -50,6 +53,7 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
         call_live=latest is not None and latest.ended_at is None,
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
         if holding and request.claimed_at is not None else None,
+        notes=notes, notes_unreadable=request.notes is not None and notes is None,
         message_ours=request.recording_sid is not None
         and recordings.is_ours(session, request.recording_sid),
         shown=call_back.shown_number(settings, number, request.may_identify)

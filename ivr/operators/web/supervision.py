@@ -135,8 +135,9 @@ def audit_log() -> str:
     action = request.args.get("action")
     found = audit.entries(db.session(), page_asked(request.args.get("page")),
                           action if action in audit.ACTIONS else None)
+    chain = audit.verify(db.session(), latest=audit.PAGE_CHECKS)
     return render_template("operators/audit.html", found=found, action=action,
-                           actions=audit.ACTIONS)
+                           actions=audit.ACTIONS, chain=chain)
 
 
 @bp.route("/alerts")

@@ -262,7 +262,7 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
     request_row = claims.visible(db.session(), me(), request_id)
     details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes(),
                       revealed=revealed, settings=hotline().settings)
-    notes = NotesForm(data={"notes": request_row.notes or ""})
+    notes = NotesForm(data={"notes": details.notes or ""})
     return render_template("operators/request.html", view=details, notes=notes,
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
                            can_call=hotline().settings.hotline_number is not None,
@@ -339,7 +339,8 @@ def notes(request_id: int) -> Reply:
         flash(_("Notes are limited to %(count)d characters.", count=claims.NOTES_LIMIT),
               "error")
         return _request_page(request_id, status=400)
-    claims.save_notes(db.session(), me(), request_id, form.notes.data or "", now(), minutes())
+    claims.save_notes(db.session(), hotline().vault, me(), request_id, form.notes.data or "",
+                      now(), minutes())
     db.session.commit()
     flash(_("Notes saved."), "info")
     return redirect(url_for("operators.request_page", request_id=request_id))
