@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -76,7 +77,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         call_log=CallLog(engine, vault),
         callback_requests=RequestWriter(engine, vault, Spool(settings.spool_dir, vault)),
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
-        blocks=BlockList(engine, vault),
+        blocks=BlockList(engine, vault, flag_threshold=settings.flag_calls_from_one_number,
+                         flag_window=timedelta(minutes=settings.flag_window_minutes)),
     )
     _check_spool(app.extensions["ivr"])
     # What `ivr prompts check` reports, said once at start-up: callers are not harmed

@@ -23,7 +23,8 @@ from ivr.operators.audit import Actor
 from ivr.phones import PhoneVault
 from ivr.settings import DEV_PHONE_ENCRYPTION_KEY, DEV_PHONE_HASH_KEY
 from ivr.twilio.phone_simulator import Phone
-from tests.conftest import phone_for
+from tests.conftest import NOON, phone_for
+from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
@@ -36,6 +37,7 @@ from tests.page_support import (
     without_csrf,
 )
 from tests.support import hotline_of, prompts, stored_calls, stored_events
+from tests.test_reaching_an_operator import on_duty
 
 Dial = Callable[..., Phone]
 NEUTRAL = [("ru", "cannot_take_call"), ("uk", "cannot_take_call"), ("en", "cannot_take_call")]
@@ -276,3 +278,35 @@ def test_each_process_reads_the_blocks_again_in_the_background_every_few_seconds
             time.sleep(0.01)
         assert len(reads) == 2
         assert not blocks.blocks(None, now)  # a withheld number is never blocked
+
+
+def test_a_flagged_number_holds_one_place_in_the_queue_and_others_still_join(
+        make_app: Callable[..., Flask], twilio: FakeTwilio) -> None:
+    app = make_app(FLAG_CALLS_FROM_ONE_NUMBER="3", FLAG_WINDOW_MINUTES="10")
+    hotline_of(app).clock.fixed = NOON
+    on_duty(app, "olena", "+380501112233", "uk,ru")
+    phone = phone_for(app)
+    calls_from(phone, UKRAINIAN_CALLER, 3)
+    stored_calls(app)
+    hotline_of(app).blocks.forget()  # as another process would read them within seconds
+
+    first = phone(caller=UKRAINIAN_CALLER)
+    first.dial()
+    first.press("2")
+    first.press("1")
+    assert first.queued is not None  # flagged, but alone: they wait like anyone
+    stored_calls(app)
+
+    second = phone(caller=UKRAINIAN_CALLER)
+    second.dial()
+    second.press("2")
+    heard = second.press("1")
+    assert second.queued is None  # a second place in the queue: no; a request: yes
+    assert ("uk", "operator_surge") in prompts(heard)
+    assert second.listening
+
+    someone_else = phone(caller="+380671234567")
+    someone_else.dial()
+    someone_else.press("2")
+    someone_else.press("1")
+    assert someone_else.queued is not None

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -51,11 +52,15 @@ class BlockList:
     """
 
     def __init__(self, engine: Engine, vault: PhoneVault,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, *, flag_threshold: int = 10,
+                 flag_window: timedelta = timedelta(hours=1)) -> None:
         self._engine = engine
         self._vault = vault
         self._clock = clock
+        self._flag_threshold = flag_threshold
+        self._flag_window = flag_window
         self._until: Mapping[str, datetime] = {}
+        self._flagged: frozenset[str] = frozenset()
         self._next_read = 0.0
         self._read_now = True
         self._reading = threading.Lock()
@@ -68,6 +73,23 @@ class BlockList:
             self._refresh(now)
         until = self._until.get(self._vault.digest(e164))
         return until is not None and until > now
+
+    def crowding(self, e164: str | None, call_sid: str | None, now: datetime) -> bool:
+        """Whether this call, joining the operators' queue, is from a flagged number (a burst
+        of calls) that has another call going on: such a number holds one place at most, and
+        its other calls are taken as callback requests (its one open request keeps its place).
+        A flagged number with no other call waits like anyone. Fails open."""
+        if e164 is None or call_sid is None:
+            return False
+        digest = self._vault.digest(e164)
+        if digest not in self._flagged:
+            return False
+        try:
+            return another_call_going_on(self._engine, digest, call_sid, now)
+        except Exception:
+            log.warning("could not look for a flagged number's other calls: this one waits",
+                        exc_info=True)
+            return False
 
     def forget(self) -> None:
         """Read the blocks again at the next call (one was made or lifted here)."""
@@ -91,11 +113,19 @@ class BlockList:
     def _read(self, now: datetime) -> None:
         """Read the blocks in force (the lock is held), failing open."""
         try:
-            self._until = _in_force(self._engine, now)
-        except Exception:  # fail open: the database is away or broken
-            log.warning("blocked numbers could not be read: nobody is blocked until they can",
-                        exc_info=True)
-            self._until = {}
+            try:
+                self._until = _in_force(self._engine, now)
+            except Exception:  # fail open: the database is away or broken
+                log.warning("blocked numbers could not be read: nobody is blocked until they "
+                            "can", exc_info=True)
+                self._until = {}
+            try:
+                self._flagged = _flagged_now(self._engine, now, self._flag_threshold,
+                                             self._flag_window)
+            except Exception:
+                log.warning("flagged numbers could not be read: their calls wait like any",
+                            exc_info=True)
+                self._flagged = frozenset()
         finally:
             self._next_read = self._clock() + REFRESH_SECONDS
             self._reading.release()
@@ -110,6 +140,27 @@ def _in_force(engine: Engine, now: datetime) -> dict[str, datetime]:
         for digest, ends in rows:
             until[digest] = max(ends, until.get(digest, ends))
         return until
+
+
+# A call longer than this is taken as over even if Twilio never said so (a lost status callback).
+LONGEST_CALL = timedelta(hours=2)
+
+
+def another_call_going_on(engine: Engine, digest: str, call_sid: str, now: datetime) -> bool:
+    """Whether another inbound call from this number has started and not ended."""
+    with unit_of_work(engine) as session:
+        return bool(session.scalar(sa.select(sa.exists().where(
+            Call.from_number_hash == digest, Call.call_sid != call_sid,
+            Call.direction == "inbound", Call.ended_at.is_(None),
+            Call.started_at >= now - LONGEST_CALL))))
+
+
+def _flagged_now(engine: Engine, now: datetime, threshold: int,
+                 window: timedelta) -> frozenset[str]:
+    """The digests of the numbers flagged now (see `flags`), for the queue's one-place rule."""
+    with unit_of_work(engine) as session:
+        return frozenset(session.scalars(
+            sa.select(_burst(now, threshold, window).subquery().c.from_number_hash)))
 
 
 def block(session: Session, actor: Actor, now: datetime, digest: str, shown: str, days: int,
@@ -170,21 +221,8 @@ def flags(session: Session, vault: PhoneVault, now: datetime, threshold: int,
           window: timedelta) -> list[Flag]:
     """Numbers with at least `threshold` calls in the last `window`, not blocked and not
     let be since (calls before a dismissal do not count)."""
-    since = now - window
-    dismissed = sa.select(FlagDismissal.dismissed_at).where(
-        FlagDismissal.number_hash == Call.from_number_hash).scalar_subquery()
-    blocked = sa.select(BlockedNumber.id).where(
-        BlockedNumber.number_hash == Call.from_number_hash, BlockedNumber.until > now,
-        BlockedNumber.lifted_at.is_(None)).exists()
-    rows = session.execute(
-        sa.select(Call.from_number_hash, sa.func.max(Call.from_number), sa.func.count(),
-                  sa.func.max(Call.started_at))
-        .where(Call.direction == "inbound", Call.started_at >= since,
-               Call.from_number_hash.is_not(None),
-               sa.or_(dismissed.is_(None), Call.started_at > dismissed), ~blocked)
-        .group_by(Call.from_number_hash)
-        .having(sa.func.count() >= threshold)
-        .order_by(sa.func.count().desc()))
+    rows = session.execute(_burst(now, threshold, window)
+                           .order_by(sa.func.count().desc()))
     found = []
     for digest, number, count, last in rows:
         if number is None:
@@ -192,6 +230,24 @@ def flags(session: Session, vault: PhoneVault, now: datetime, threshold: int,
         shown = masked(vault.decrypt(number))
         found.append(Flag(vault.seal(f"{digest} {shown}"), shown, count, last))
     return found
+
+
+def _burst(now: datetime, threshold: int, window: timedelta) -> Any:
+    """Per number with at least `threshold` inbound calls in the last `window`, not blocked
+    and not let be since: its digest, a sealed number, the count and the last call."""
+    since = now - window
+    dismissed = sa.select(FlagDismissal.dismissed_at).where(
+        FlagDismissal.number_hash == Call.from_number_hash).scalar_subquery()
+    blocked = sa.select(BlockedNumber.id).where(
+        BlockedNumber.number_hash == Call.from_number_hash, BlockedNumber.until > now,
+        BlockedNumber.lifted_at.is_(None)).exists()
+    return (sa.select(Call.from_number_hash, sa.func.max(Call.from_number), sa.func.count(),
+                      sa.func.max(Call.started_at))
+            .where(Call.direction == "inbound", Call.started_at >= since,
+                   Call.from_number_hash.is_not(None),
+                   sa.or_(dismissed.is_(None), Call.started_at > dismissed), ~blocked)
+            .group_by(Call.from_number_hash)
+            .having(sa.func.count() >= threshold))
 
 
 def flagged(vault: PhoneVault, token: str) -> tuple[str, str]:

@@ -62,6 +62,9 @@ def joined_at_once(hotline: Hotline, call: CallParams, plan: Plan) -> Plan:
 def _join(hotline: Hotline, call: CallParams, lang: str, followed: bool = False) -> Plan:
     keep_caller_while_waiting(hotline, call.call_sid, call.from_number, lang, utcnow())
     available = availability_now(hotline, lang)
+    if available == "open" and hotline.blocks.crowding(call.from_number, call.call_sid,
+                                                       utcnow()):
+        available = "surge"  # a flagged number's further call: a request, not a place
     plan = waiting.join(lang, available or "nobody")
     if available == "open":
         _ring_after_answering(hotline, lang, 1)  # the moment the caller joins
