@@ -182,6 +182,7 @@ def app_environment(url: str, token: str, port: int) -> dict[str, str]:
         "PHONE_HASH_KEY": secrets.token_urlsafe(40),
         "LOG_LEVEL": "INFO",
         "HOTLINE_NUMBER": "+15005550006",
+        "CALLBACK_CALLER_IDS": "+15005550007",
         "PORT": str(port),
         "HOST": "127.0.0.1",
     }

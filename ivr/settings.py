@@ -338,6 +338,13 @@ def _check_values(settings: Settings) -> None:
         raise ConfigError("CALLBACK_CALLER_IDS holds HOTLINE_NUMBER, which names the hotline on "
                           "a caller's phone; remove it, or set "
                           "CALLBACK_MAY_SHOW_HOTLINE_NUMBER=true")
+    if (settings.production and settings.hotline_number is not None and not pool
+            and not settings.callback_may_show_hotline_number):
+        # Without a pool every call back would show the published number, even to a caller
+        # who did not let us say who we are: that must be chosen, not fallen into.
+        raise ConfigError("CALLBACK_CALLER_IDS is not set: every call back would show "
+                          "HOTLINE_NUMBER, which names the hotline on a caller's phone; set a "
+                          "pool of other numbers, or CALLBACK_MAY_SHOW_HOTLINE_NUMBER=true")
 
 
 def settings_from_environment(

@@ -389,7 +389,8 @@ def test_an_operator_is_never_answered_on_a_production_hotline(
     app = make_app(IVR_ENV="production", TWILIO_ACCOUNT_SID="AC" + "a1" * 16,
                    TWILIO_AUTH_TOKEN="a-real-auth-token",
                    PUBLIC_BASE_URL="https://ivr.example.org", SECRET_KEY="s" * 40,
-                   PHONE_ENCRYPTION_KEYS=Fernet.generate_key().decode(), PHONE_HASH_KEY="h" * 40)
+                   PHONE_ENCRYPTION_KEYS=Fernet.generate_key().decode(), PHONE_HASH_KEY="h" * 40,
+                   CALLBACK_CALLER_IDS="+442071838750")
 
     result = simulate(app.test_cli_runner(), "--url", "http://127.0.0.1:9", "--operator")
 

@@ -150,7 +150,7 @@ def production_settings(**extra: str) -> dict[str, str]:
     return {"IVR_ENV": "production", "TWILIO_ACCOUNT_SID": "AC" + "a1" * 16,
             "TWILIO_AUTH_TOKEN": "a-real-auth-token", "PUBLIC_BASE_URL": "https://ivr.example.org",
             "SECRET_KEY": "s" * 40, "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
-            "PHONE_HASH_KEY": "h" * 40, **extra}
+            "PHONE_HASH_KEY": "h" * 40, "CALLBACK_CALLER_IDS": "+442071838750", **extra}
 
 
 def test_in_production_without_a_token_there_are_no_metrics(

@@ -190,7 +190,7 @@ def test_session_cookies_are_secure_in_production(make_app: Callable[..., Flask]
         IVR_ENV="production", TWILIO_ACCOUNT_SID="AC" + "a1" * 16,
         TWILIO_AUTH_TOKEN="a-real-auth-token", PUBLIC_BASE_URL="https://ivr.example.org",
         SECRET_KEY="s" * 40, PHONE_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
-        PHONE_HASH_KEY="h" * 40))
+        PHONE_HASH_KEY="h" * 40, CALLBACK_CALLER_IDS="+442071838750"))
     add_people(app, "olena")
 
     response = app.test_client().post(

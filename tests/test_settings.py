@@ -28,6 +28,7 @@ PRODUCTION = {
     "PHONE_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "PHONE_HASH_KEY": "h" * 40,
     "HOTLINE_NUMBER": "+15005550006",
+    "CALLBACK_CALLER_IDS": "+442071838750",
 }
 PROJECT = Path(__file__).resolve().parent.parent
 
@@ -176,3 +177,13 @@ def test_production_requires_a_second_factor_on_the_operators_page() -> None:
 
     with pytest.raises(ConfigError, match="OPERATORS_2FA must be required in production"):
         load_settings({**PRODUCTION, "OPERATORS_2FA": "optional"}, INSTANCE)
+
+
+def test_production_refuses_call_backs_that_would_all_show_the_published_number() -> None:
+    without_pool = {key: value for key, value in PRODUCTION.items()
+                    if key != "CALLBACK_CALLER_IDS"}
+
+    with pytest.raises(ConfigError, match="CALLBACK_CALLER_IDS is not set"):
+        load_settings(without_pool, INSTANCE)
+    told = load_settings({**without_pool, "CALLBACK_MAY_SHOW_HOTLINE_NUMBER": "true"}, INSTANCE)
+    assert told.callback_caller_ids == ()

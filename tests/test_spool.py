@@ -237,7 +237,8 @@ def test_production_refuses_to_start_on_a_spool_it_cannot_write(tmp_path: Path) 
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32, "TWILIO_AUTH_TOKEN": "a-real-auth-token",
         "PUBLIC_BASE_URL": "https://ivr.example.org", "SECRET_KEY": "s" * 40,
         "PHONE_ENCRYPTION_KEYS": KEY, "PHONE_HASH_KEY": HASH_KEY,
-        "HOTLINE_NUMBER": "+15005550006", "SPOOL_DIR": str(not_a_folder)}
+        "HOTLINE_NUMBER": "+15005550006",
+        "CALLBACK_CALLER_IDS": "+442071838750", "SPOOL_DIR": str(not_a_folder)}
 
     with pytest.raises(ConfigError) as refused:
         create_app(production)
