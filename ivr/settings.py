@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
@@ -77,6 +78,8 @@ class Settings:
     # Numbers a call back may show the caller: (destination country code or None, number).
     callback_caller_ids: tuple[tuple[int | None, str], ...] = ()
     callback_may_show_hotline_number: bool = False
+    # The desk's time zone: every time on the operators' page, and what "today" means there.
+    desk_timezone: str = "Europe/Kyiv"
 
     @property
     def production(self) -> bool:
@@ -119,6 +122,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
                                            high=24 * 60),
         callback_caller_ids=_caller_ids(source.optional("CALLBACK_CALLER_IDS")),
         callback_may_show_hotline_number=source.boolean("CALLBACK_MAY_SHOW_HOTLINE_NUMBER"),
+        desk_timezone=_time_zone("DESK_TIMEZONE", source.optional("DESK_TIMEZONE")
+                                 or "Europe/Kyiv"),
     )
     if production:
         _refuse_dev_values(settings)
@@ -171,6 +176,14 @@ class _Source:
         if not low <= value <= high:
             raise ConfigError(f"{name}={value} is outside {low}..{high}")
         return value
+
+
+def _time_zone(name: str, value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{name}={value!r} is not a time zone like Europe/Kyiv") from None
+    return value
 
 
 def _hotline_number(number: str | None, production: bool) -> str | None:

@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator
-from ivr.operators import accounts, call_back, claims, second_factor, sign_in
+from ivr.operators import accounts, call_back, claims, desk_time, second_factor, sign_in
 from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.caller_display import LocalTime, local_time, masked, waited
 from ivr.operators.identity import Staff, staff_of
@@ -66,6 +66,12 @@ def _not_yours(_error: claims.NotYours) -> BaseResponse:
     return redirect(url_for("operators.request_page",
                             request_id=request.view_args.get("request_id", 0)
                             if request.view_args else 0))
+
+
+@bp.app_template_filter("desk_time")
+def _desk_time(at: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """`{{ entry.at|desk_time }}`: a stored UTC time as the desk reads it (DESK_TIMEZONE)."""
+    return desk_time.shown(at, hotline().settings.desk_timezone, pattern)
 
 
 @bp.app_context_processor
