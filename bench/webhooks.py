@@ -1,5 +1,6 @@
 """`make bench`: webhook throughput and latency under gunicorn as in production, beside the
-floor (a constant-TwiML app under the same gunicorn settings), measured in the same run.
+floor (a constant-TwiML app under the same gunicorn settings), measured in the same run, and
+beside an empty Flask app serving at the same time, the two measured in alternating slices.
 
 Load comes from wrk (C, light on the CPU the server needs), replaying signed requests for
 distinct calls. Signature checks, JSON logging and the call log are all on, as in production.
@@ -117,15 +118,11 @@ def main() -> None:
         print(f"gunicorn: {describe_workers(options.workers)}; wrk: {options.connections} "
               f"connections, {options.seconds} s per figure, after a 2 s warm-up")
         floor = measure_floor(work, options, "bench.floor:app")
-        bare_flask = measure_floor(work, options, "bench.flask_floor:app")
         print(f"\nfloor (constant TwiML, plain WSGI): {floor.per_second:.0f} req/s, p50 "
               f"{floor.p50_ms:.1f} ms, p99 {floor.p99_ms:.1f} ms")
-        print(f"empty Flask app (same TwiML):       {bare_flask.per_second:.0f} req/s, p50 "
-              f"{bare_flask.p50_ms:.1f} ms, p99 {bare_flask.p99_ms:.1f} ms, "
-              f"ratio {bare_flask.per_second / floor.per_second:.2f}")
         for database in databases:
             with database_url(database, work) as url:
-                measure_app(work, options, database, url, token, floor, bare_flask)
+                measure_app(work, options, database, url, token, floor)
 
 
 def describe_workers(workers: int | None) -> str:
@@ -197,28 +194,62 @@ def measure_floor(work: Path, options: argparse.Namespace, target: str) -> Figur
 
 
 def measure_app(work: Path, options: argparse.Namespace, database: str, url: str, token: str,
-                floor: Figures, bare_flask: Figures) -> None:
-    port = free_port()
+                floor: Figures) -> None:
+    """Each webhook against the empty Flask app under the same gunicorn, both serving at once
+    and measured in alternating slices: this machine's speed drifts by a fifth over minutes,
+    and a reference taken once, minutes before, would carry that drift into the ratio."""
+    port, flask_port = free_port(), free_port()
     environ = app_environment(url, token, port)
     subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
                    capture_output=True)
+    flask_environ = {**os.environ, "PORT": str(flask_port), "HOST": "127.0.0.1"}
     print(f"\n{database}")
     print(f"  {'webhook':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-          f"{'to floor':>8} {'to empty Flask':>14}")
+          f"{'to floor':>8} {'empty Flask':>11} {'to it':>6}")
     answered = [0]
     log_path = work / f"app-{database}.log"
-    with gunicorn("wsgi:app", environ, options.workers, log_path):
+    with gunicorn("bench.flask_floor:app", flask_environ, options.workers,
+                  work / f"flask-{database}.log"), \
+            gunicorn("wsgi:app", environ, options.workers, log_path):
         for scenario in SCENARIOS:
-            figures = load(work, scenario, port, options, answered)
+            figures, bare_flask = load_beside(work, scenario, port, flask_port, options,
+                                              answered)
             ratio = figures.per_second / floor.per_second
             to_flask = figures.per_second / bare_flask.per_second
             print(f"  {scenario.name:<36} {figures.per_second:>8.0f} {figures.p50_ms:>7.1f} "
-                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>8.2f} {to_flask:>14.2f}")
+                  f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>8.2f} "
+                  f"{bare_flask.per_second:>11.0f} {to_flask:>6.2f}")
     stored = count_events(url)
     # wrk does not count requests still in flight when it stops; the app answers and logs them.
     lost = max(0, answered[0] - stored)
     print(f"  call log: {answered[0]} webhooks counted by wrk (warm-ups included), {stored} "
           f"events stored, lost: {lost}")
+
+
+SLICES = 5
+
+
+def load_beside(work: Path, scenario: Scenario, port: int, reference_port: int,
+                options: argparse.Namespace, answered: list[int]) -> tuple[Figures, Figures]:
+    """The app and the reference on the same requests, in alternating slices of the time."""
+    requests = work / f"{slug(scenario.name)}.tsv"
+    warm_up = run_wrk(work, requests, port, options.connections, 2)
+    run_wrk(work, requests, reference_port, options.connections, 2)
+    seconds = max(1, round(options.seconds / SLICES))
+    ours, theirs = [], []
+    for _ in range(SLICES):
+        theirs.append(run_wrk(work, requests, reference_port, options.connections, seconds))
+        ours.append(run_wrk(work, requests, port, options.connections, seconds))
+    answered[0] += sum(run.requests - run.errors for run in (warm_up, *ours))
+    return combined(ours), combined(theirs)
+
+
+def combined(runs: list[Figures]) -> Figures:
+    total = sum(run.requests for run in runs)
+    seconds = sum(run.requests / run.per_second for run in runs if run.per_second)
+    return Figures(total, total / seconds if seconds else 0.0, sum(run.errors for run in runs),
+                   sorted(run.p50_ms for run in runs)[len(runs) // 2],
+                   max(run.p99_ms for run in runs), max(run.max_ms for run in runs))
 
 
 def load(work: Path, scenario: Scenario, port: int, options: argparse.Namespace,
