@@ -152,9 +152,21 @@ class PhoneVault:
     def __init__(self, encryption_keys: tuple[str, ...], hash_key: str) -> None:
         self._fernet = MultiFernet([Fernet(key) for key in encryption_keys])
         self._hash_key = hash_key.encode()
+        self._ours: dict[str, tuple[str, str]] = {}
 
     def encrypt(self, e164: str) -> str:
         return self._fernet.encrypt(e164.encode()).decode("ascii")
+
+    def ours(self, e164: str) -> tuple[str, str]:
+        """The hotline's own number (the `To` of every call to us), encrypted and digested
+        once per process: one token for every row that names it reveals nothing its digest
+        does not, and spares each incoming call an encryption."""
+        known = self._ours.get(e164)
+        if known is None:
+            if len(self._ours) >= 16:  # a handful of numbers are ours; anything else is not
+                return self.encrypt(e164), self.digest(e164)
+            known = self._ours[e164] = (self.encrypt(e164), self.digest(e164))
+        return known
 
     def decrypt(self, token: str) -> str:
         return self._fernet.decrypt(token.encode("ascii")).decode()

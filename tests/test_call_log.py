@@ -62,6 +62,23 @@ def test_callers_number_is_stored_encrypted_beside_a_keyed_hash(
     assert call.from_number_hash == expected
 
 
+def test_the_hotlines_own_number_is_stored_encrypted_and_each_caller_apart(
+        app: Flask, phone: Callable[..., Phone]) -> None:
+    phone(caller="+79161234567").dial()
+    phone(caller="+380501234567").dial()
+
+    first, second = stored_calls(app)
+    vault = hotline_of(app).vault
+    assert first.to_number is not None and "+" not in first.to_number
+    # The hotline's number is encrypted once per process: every call names it by one token.
+    assert first.to_number == second.to_number
+    assert first.to_number_hash == second.to_number_hash == vault.digest(
+        vault.decrypt(first.to_number))
+    assert first.from_number != second.from_number
+    assert {vault.decrypt(call.from_number or "") for call in (first, second)} == {
+        "+79161234567", "+380501234567"}
+
+
 def test_no_callers_number_in_plain_text_in_the_database_file(
         app: Flask, phone: Callable[..., Phone]) -> None:
     numbers = ["+79161234567", "+380501234567", "+442079460958"]

@@ -184,14 +184,18 @@ def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str,
 
 
 def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:
+    to_number, to_hash = (None, None) if not seen.to_number else (
+        # A call to us is to one of our own numbers.
+        vault.ours(seen.to_number) if seen.direction == "inbound"
+        else (vault.encrypt(seen.to_number), vault.digest(seen.to_number)))
     return {
         "call_sid": seen.call_sid,
         "parent_call_sid": seen.parent_call_sid,
         "direction": seen.direction,
         "from_number": vault.encrypt(seen.from_number) if seen.from_number else None,
         "from_number_hash": vault.digest(seen.from_number) if seen.from_number else None,
-        "to_number": vault.encrypt(seen.to_number) if seen.to_number else None,
-        "to_number_hash": vault.digest(seen.to_number) if seen.to_number else None,
+        "to_number": to_number,
+        "to_number_hash": to_hash,
         "status": seen.status,
         "started_at": seen.at,
     }
