@@ -151,6 +151,13 @@ def state_of(operator: Operator, busy: set[int], now: datetime) -> str:
     return "wrap_up" if wrapping_up(operator, now) else "available"
 
 
+def states(session: Session, now: datetime) -> dict[int, str]:
+    """What each operator (by id) is doing now, for the supervisors' pages."""
+    busy = in_a_call(session, now)
+    return {operator.id: state_of(operator, busy, now)
+            for operator in session.scalars(sa.select(Operator))}
+
+
 @dataclass(frozen=True)
 class Mine:
     """What the person's own page says about them."""
