@@ -172,7 +172,7 @@ class Mine:
 def mine(session: Session, operator_id: int, now: datetime) -> Mine:
     operator = session.get_one(Operator, operator_id)
     busy = in_a_call(session, now) if operator.presence == AVAILABLE else set()
-    return Mine(presence=operator.presence, state=state_of(operator, busy, now),
-                on_duty=operator.on_duty,
-                wrap_up_until=operator.wrap_up_until if wrapping_up(operator, now) else None,
+    state = state_of(operator, busy, now)
+    return Mine(presence=operator.presence, state=state, on_duty=operator.on_duty,
+                wrap_up_until=operator.wrap_up_until if state == "wrap_up" else None,
                 missed_rings=operator.missed_rings)
