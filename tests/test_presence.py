@@ -329,3 +329,17 @@ def test_missed_rings_to_pause_0_never_pauses(desk: Flask) -> None:
         db.session.commit()
 
     assert olena(desk).presence == "available"
+
+
+def test_an_operator_in_a_call_still_counts_so_the_next_caller_waits_for_her(
+        desk: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    call, _ = asks_for_an_operator(phone)
+    operator = operator_phone(desk, twilio.placed[0])
+    operator.answer(twilio.placed[0]["Url"])
+    operator.press("1")
+    call.put_through(operator)
+
+    waiting, heard = asks_for_an_operator(phone, caller=SECOND_CALLER)
+
+    assert waiting.queued is not None and ("uk", "operator_nobody") not in prompts(heard)
+    assert len(twilio.placed) == 1, "not rung while she talks"

@@ -18,7 +18,7 @@ from ivr.database import db
 from ivr.models import Call, Operator, utcnow
 from ivr.operators import board, presence
 from ivr.twilio.phone_simulator import Phone
-from tests.conftest import NOON
+from tests.conftest import NOON, phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     RUSSIAN_CALLER,
@@ -220,3 +220,16 @@ def test_the_board_keeps_working_at_a_fixed_moment_with_nobody_at_the_desk(
 
     assert page.status_code == 200
     assert "Nobody is at the desk." in page.get_data(as_text=True)
+
+
+def test_the_board_reads_the_queue_on_postgresql(postgres_app: Flask, twilio: FakeTwilio
+                                                 ) -> None:
+    stop_clock(postgres_app, NOON)
+    add_people(postgres_app, "olena")
+    put_on_duty(postgres_app, "olena")
+    asks_for_an_operator(phone_for(postgres_app), caller=WAITING_CALLER)
+    the_log_is_written(postgres_app)
+
+    found = board_at(postgres_app, NOON)
+
+    assert found.waiting == 1 and found.operators["in_call"] == 1
