@@ -110,7 +110,11 @@ class Operator(Base):
     """A person who answers calls and calls people back. Made with `ivr operators add`."""
 
     __tablename__ = "operators"
-    __table_args__ = (sa.CheckConstraint("role IN ('operator', 'supervisor')", name="role"),)
+    __table_args__ = (
+        sa.CheckConstraint("role IN ('operator', 'supervisor')", name="role"),
+        sa.CheckConstraint("presence IN ('available', 'break', 'signed_off', 'paused')",
+                           name="presence"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     login: Mapped[str] = mapped_column(sa.String(64), unique=True)
@@ -120,8 +124,19 @@ class Operator(Base):
     phone_number: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
     phone_number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # On the roster for this shift (a supervisor or `ivr operators duty` decides)...
     on_duty: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    # ...and what the person is doing now (ivr/operators/presence.py): available, on a
+    # break, signed off, or paused by the desk after missed rings. Only on duty and
+    # available is rung, and not while in wrap-up after a conversation.
+    presence: Mapped[str] = mapped_column(sa.String(16), default="signed_off",
+                                          server_default="signed_off")
+    presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    wrap_up_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Rings missed in a row (no answer, busy, declined, not accepted); an accepted ring
+    # sets it back to 0.
+    missed_rings: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The longest idle operator is rung first.
     last_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -80,6 +80,10 @@ class Settings:
     callback_may_show_hotline_number: bool = False
     # The desk's time zone: every time on the operators' page, and what "today" means there.
     desk_timezone: str = "Europe/Kyiv"
+    # After each conversation an operator is not rung for this long (their notes, a breath).
+    wrap_up_seconds: int = 60
+    # An operator who misses this many rings in a row is paused (0: never).
+    missed_rings_to_pause: int = 2
 
     @property
     def production(self) -> bool:
@@ -124,6 +128,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_may_show_hotline_number=source.boolean("CALLBACK_MAY_SHOW_HOTLINE_NUMBER"),
         desk_timezone=_time_zone("DESK_TIMEZONE", source.optional("DESK_TIMEZONE")
                                  or "Europe/Kyiv"),
+        wrap_up_seconds=source.integer("WRAP_UP_SECONDS", default=60, low=0, high=1800),
+        missed_rings_to_pause=source.integer("MISSED_RINGS_TO_PAUSE", default=2, low=0,
+                                             high=20),
     )
     if production:
         _refuse_dev_values(settings)

@@ -1,6 +1,7 @@
 """The operators' page in a real browser (headless Chromium driven by Playwright): an operator
 works a request from a simulated call to its outcome, two operators race for one request,
-and what must be refused is refused. Each story leaves screenshots at 1280 and 390 px wide
+what must be refused is refused, a shift (available, a call, wrap-up, a break) and the
+wallboard updating as a caller joins. Each story leaves screenshots at 1280 and 390 px wide
 in bench/out/screenshots/ for a person to look at."""
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
+from ivr.database import db
+from ivr.operators import accounts, presence
 from ivr.twilio.phone_simulator import Phone
+from tests.conftest import NOON
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     PASSWORD,
@@ -28,7 +32,8 @@ from tests.page_support import (
     request_by_call,
     requests_in,
 )
-from tests.support import CALL_SID, HOTLINE, signed_post, twilio_params
+from tests.support import CALL_SID, HOTLINE, hotline_of, prompts, signed_post, twilio_params
+from tests.test_reaching_an_operator import asks_for_an_operator, operator_phone
 from tests.test_twilio_alerts import alert
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -306,3 +311,101 @@ def test_an_operator_sets_up_the_second_factor_at_the_first_sign_in(
         # The QR code, drawn inline, breaks no rule of the page's Content-Security-Policy
         # (the one error is the wrong code's 401).
         assert [error for error in errors if "401" not in error] == []
+
+
+# A shift at the desk: an operator comes in, says she is available, takes a call, wraps up,
+# takes the next after pressing Ready, then goes on a break; and the wallboard, open on a
+# screen, counts a caller who joins the queue without being reloaded.
+OLENA_PHONE = "+380501112233"
+
+
+@pytest.fixture
+def shift(app: Flask) -> Iterator[str]:
+    """The app on a real port at noon, when the desk answers every language; Olena is on
+    the roster for this shift, but not at her desk yet (signed off)."""
+    hotline_of(app).clock.fixed = NOON
+    for base in serve(app):
+        with app.app_context():
+            operator = accounts.set_duty(db.session(), "olena", True)
+            presence.sign_off(db.session(), operator, NOON)
+            db.session.commit()
+        yield base
+
+
+def takes_the_call(app: Flask, call: Phone, placed: dict[str, str]) -> None:
+    """Olena's phone rings: she picks up, presses 1, talks with the caller; they hang up."""
+    olena = operator_phone(app, placed)
+    assert placed["To"] == OLENA_PHONE
+    olena.answer(placed["Url"])
+    olena.press("1")
+    call.put_through(olena)
+    call.conversation_ends(olena)
+
+
+def presence_of(page: Any) -> str:
+    return str(page.locator("#my-presence").inner_text())
+
+
+def test_a_shift_available_a_call_wrap_up_ready_another_call_then_a_break(
+        browser: Any, shift: str, app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    page = open_as(browser, shift, "olena")
+    assert presence_of(page) == "Signed off"
+    first_caller, heard = asks_for_an_operator(phone)
+    assert prompts(heard)[0] == ("uk", "operator_nobody") and twilio.placed == []
+
+    page.click("#presence button:has-text('Available')")
+    page.wait_for_selector("#my-presence:text-is('Available')")
+    screenshots(page, "presence-available")
+
+    first_caller, _ = asks_for_an_operator(phone, caller="+380671230001")
+    [placed] = twilio.placed
+    takes_the_call(app, first_caller, placed)
+    page.reload()
+    assert presence_of(page).startswith("Wrap-up until ")
+    screenshots(page, "presence-wrap-up")
+
+    # The next caller waits for her, but her phone stays quiet while she writes her notes.
+    second_caller, heard = asks_for_an_operator(phone, caller="+380671230002")
+    assert second_caller.queued is not None
+    second_caller.wait()
+    assert len(twilio.placed) == 1
+
+    page.click("#presence button:has-text('Ready')")
+    page.wait_for_selector("#my-presence:text-is('Available')")
+    second_caller.wait()  # the next round of the music rings her
+    assert len(twilio.placed) == 2
+    takes_the_call(app, second_caller, twilio.placed[1])
+
+    page.reload()
+    page.click("#presence button:has-text('Take a break')")
+    page.wait_for_selector("#my-presence:text-is('On a break')")
+    screenshots(page, "presence-break")
+    _, heard = asks_for_an_operator(phone, caller="+380671230003")
+
+    assert prompts(heard)[0] == ("uk", "operator_nobody")
+    assert len(twilio.placed) == 2, "nobody rings an operator on a break"
+    assert page.console_errors == []
+
+
+def test_the_wallboard_counts_a_caller_who_joins_without_a_reload(
+        browser: Any, shift: str, app: Flask, phone: Dial, twilio: FakeTwilio) -> None:
+    with app.app_context():
+        accounts.set_duty(db.session(), "ivan", True)
+        db.session.commit()
+    page = open_as(browser, shift, "sofia")
+    page.goto(f"{shift}/operators/board")
+    assert page.locator("#waiting-total").inner_text() == "0"
+    assert page.locator("#operators-available").inner_text() == "1"  # Ivan
+    page.evaluate("window.stillTheSamePage = true")
+
+    caller = phone(caller="+79161230004")
+    caller.dial()
+    caller.press("1")  # Russian
+    caller.press("1")  # an operator
+
+    page.wait_for_selector("#waiting-total:text-is('1')", timeout=15_000)
+    assert page.locator("#waiting-ru").inner_text() == "1"
+    assert page.evaluate("window.stillTheSamePage") is True, "the page was not reloaded"
+    assert page.locator("#operators-in_call").inner_text() == "1"  # Ivan's phone rings
+    screenshots(page, "wallboard")
+    assert page.console_errors == []

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from ivr import phones
-from ivr.models import Operator
-from ivr.operators import audit
+from ivr.models import Operator, utcnow
+from ivr.operators import audit, presence
 from ivr.operators.audit import Actor
 from ivr.phones import PhoneVault
 
@@ -77,6 +77,10 @@ def set_duty(session: Session, login: str, on_duty: bool) -> Operator:
     operator = find(session, login)
     if on_duty and not operator.active:
         raise AccountError(f"{login} is disabled; enable the account first")
+    if on_duty and not operator.on_duty:
+        presence.back_on_duty(operator, utcnow())
+    elif not on_duty:
+        presence.sign_off(session, operator, utcnow())
     operator.on_duty = on_duty
     return operator
 
@@ -91,6 +95,7 @@ def set_active(session: Session, login: str, active: bool) -> Operator:
     operator.active = active
     if not active:
         operator.on_duty = False
+        presence.sign_off(session, operator, utcnow())
     return operator
 
 

@@ -1,4 +1,5 @@
-"""Whether a caller can reach an operator now: the surge switch, the hours, who is on duty."""
+"""Whether a caller can reach an operator now: the surge switch, the hours, and whether
+anyone of the language is on duty and available (ivr/operators/presence.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from ivr.database import unit_of_work, upsert
 from ivr.menu.menu_file import Menu
-from ivr.models import Operator, Surge, utcnow
-from ivr.operators import audit
+from ivr.models import Surge, utcnow
+from ivr.operators import audit, presence
 from ivr.operators.audit import Actor
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ def availability(session: Session, menu: Menu, language: str, now: datetime,
         return "surge"
     if not menu.desk.open_at(language, now):
         return "closed"
-    if not can_ring or not on_duty(session, language):
+    if not can_ring or not presence.staffed(session, language):
         return "nobody"
     return "open"
 
@@ -46,12 +47,6 @@ def availability_now(hotline: Hotline, language: str) -> Availability | None:
     except Exception:
         log.exception("could not check who is on duty", extra={"lang": language})
         return None
-
-
-def on_duty(session: Session, language: str) -> list[Operator]:
-    operators = session.scalars(sa.select(Operator).where(
-        Operator.on_duty.is_(True), Operator.active.is_(True)))
-    return [operator for operator in operators if language in operator.language_codes]
 
 
 def surge_on(session: Session, language: str) -> bool:

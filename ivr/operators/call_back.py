@@ -19,7 +19,7 @@ from ivr import paths
 from ivr.database import unit_of_work
 from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
-from ivr.operators import audit, claims
+from ivr.operators import audit, claims, presence
 from ivr.operators.identity import Staff
 from ivr.settings import Settings
 from ivr.twilio.call_status import ended, moved_forward
@@ -204,8 +204,11 @@ def operator_progress(hotline: Hotline, attempt_id: int | None, status: str | No
             return
         attempt = found[0]
         attempt.operator_status = moved_forward(attempt.operator_status, status)
-        if ended(attempt.operator_status):
-            attempt.ended_at = attempt.ended_at or hotline.clock.now()
+        if ended(attempt.operator_status) and attempt.ended_at is None:
+            attempt.ended_at = hotline.clock.now()
+            if attempt.operator_status == "completed":  # they picked up: a call was made
+                presence.start_wrap_up(session, attempt.operator_id, attempt.ended_at,
+                                       hotline.settings.wrap_up_seconds)
 
 
 def caller_progress(hotline: Hotline, attempt_id: int | None, status: str | None) -> None:

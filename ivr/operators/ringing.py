@@ -1,11 +1,13 @@
 """Ringing operators for the callers waiting in a language's queue.
 
-When a caller waits (each time Twilio fetches the queue's wait music), we ring as many free,
-on-duty operators of that language as there are callers not already being rung for, the
-longest idle first. An operator's phone plays the caller's language and waits for a key, so
-voicemail never takes a call; whoever accepts is connected to the first caller in the queue.
+When a caller waits (each time Twilio fetches the queue's wait music), we ring as many free
+operators of that language (on duty, available, not in wrap-up: ivr/operators/presence.py)
+as there are callers not already being rung for, the longest idle first. An operator's phone
+plays the caller's language and waits for a key, so voicemail never takes a call; whoever
+accepts is connected to the first caller in the queue.
 A row per ring, with one live ring per operator, keeps several instances from ringing the
-same person twice.
+same person twice. After a conversation the operator is in wrap-up; a ring missed counts
+towards pausing them (presence.MISSED says which), an accepted one starts the count again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from ivr import paths
 from ivr.database import unit_of_work, upsert
 from ivr.menu.plans import Hangup, Plan, target
 from ivr.models import ACTIVE_RING, Operator, Ring
-from ivr.operators import waiting
-from ivr.operators.availability import on_duty
+from ivr.operators import presence, waiting
 from ivr.twilio.rest_api import TwilioApiError
 
 if TYPE_CHECKING:
@@ -46,12 +47,12 @@ def expire_stale(session: Session, now: datetime, ring_seconds: int) -> None:
                     .values(status="ended", outcome="lost", ended_at=now))
 
 
-def operators_to_ring(session: Session, language: str, waiting: int) -> list[Operator]:
+def operators_to_ring(session: Session, language: str, waiting: int,
+                      now: datetime) -> list[Operator]:
     """Free operators of the language, longest idle first, one per caller not yet rung for."""
     ringing = session.scalar(sa.select(sa.func.count()).select_from(Ring).where(
         Ring.language == language, Ring.status == "ringing")) or 0
-    busy = set(session.scalars(sa.select(Ring.operator_id).where(Ring.status.in_(ACTIVE_RING))))
-    free = [operator for operator in on_duty(session, language) if operator.id not in busy]
+    free = presence.ringable(session, language, now)
     free.sort(key=lambda operator: (operator.last_rung_at is not None, operator.last_rung_at))
     return free[:max(waiting - ringing, 0)]
 
@@ -79,7 +80,7 @@ def ring_for_waiting(hotline: Hotline, language: str, waiting: int, base: str) -
     with unit_of_work(hotline.engine) as session:
         expire_stale(session, now, ring_seconds)
         rings = [(ring_id, hotline.vault.decrypt(operator.phone_number))
-                 for operator in operators_to_ring(session, language, waiting)
+                 for operator in operators_to_ring(session, language, waiting, now)
                  if (ring_id := claim(session, operator, language, now)) is not None]
     for ring_id, phone in rings:
         try:
@@ -118,8 +119,9 @@ def operator_pressed(hotline: Hotline, ring_id: int | None, digits: str | None) 
             return waiting.not_accepted()
         if digits == waiting.ACCEPT_KEY:
             ring.status, ring.outcome = "connected", "accepted"
+            presence.ring_accepted(session, ring.operator_id)
             return waiting.accepted(ring.language, ring.id)
-        end(ring, "not-accepted", hotline.clock.now())
+        missed(hotline, session, ring, "not-accepted")
         return waiting.not_accepted()
 
 
@@ -128,17 +130,41 @@ def conversation_over(hotline: Hotline, ring_id: int | None, talked: bool) -> Pl
     with unit_of_work(hotline.engine) as session:
         ring = session.get(Ring, ring_id) if ring_id is not None else None
         lang = ring.language if ring else hotline.menu.default_language
-        if ring is not None:
-            end(ring, "completed" if talked else "no-caller", hotline.clock.now())
+        if ring is not None and talked and ring.status == "connected":
+            talked_with(hotline, session, ring)
+        elif ring is not None:
+            end(ring, "no-caller", hotline.clock.now())
     return Plan((Hangup(),), "operator:done") if talked else waiting.no_caller(lang)
 
 
 def operator_leg_ended(hotline: Hotline, ring_id: int | None, status: str) -> None:
-    """The call we placed to an operator is over (or never rang): they are free again."""
+    """The call we placed to an operator is over (or never rang): they are free again, after
+    a wrap-up if they talked with the caller (they hung up before the <Dial> reported)."""
     with unit_of_work(hotline.engine) as session:
         ring = session.get(Ring, ring_id) if ring_id is not None else None
-        if ring is not None:
+        if ring is None:
+            return
+        if ring.status == "ringing" and status in presence.MISSED:
+            missed(hotline, session, ring, status)
+        elif ring.status == "connected" and ring.caller_call_sid is not None:
+            talked_with(hotline, session, ring)
+        else:
             end(ring, status, hotline.clock.now())
+
+
+def missed(hotline: Hotline, session: Session, ring: Ring, outcome: str) -> None:
+    """A ring the operator did not take: one more towards pausing them."""
+    now = hotline.clock.now()
+    end(ring, outcome, now)
+    presence.ring_missed(session, ring.operator_id, now,
+                         hotline.settings.missed_rings_to_pause)
+
+
+def talked_with(hotline: Hotline, session: Session, ring: Ring) -> None:
+    """The conversation is over: the operator is in wrap-up for WRAP_UP_SECONDS."""
+    now = hotline.clock.now()
+    end(ring, "completed", now)
+    presence.start_wrap_up(session, ring.operator_id, now, hotline.settings.wrap_up_seconds)
 
 
 def link_caller(hotline: Hotline, operator_leg: str, caller_leg: str) -> None:

@@ -29,7 +29,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.database import upsert
 from ivr.models import Operator, SignInCount
-from ivr.operators import audit
+from ivr.operators import audit, presence
 from ivr.operators.identity import Staff, staff_of
 
 MAX_FAILURES = 5
@@ -114,7 +114,9 @@ def succeeded(session: Session, counts: list[Count]) -> None:
 def sign_out(session: Session, staff: Staff, now: datetime) -> None:
     """Ends every session of the person, on every device and in every copied cookie."""
     audit.record(session, now, "logout", login=staff.login, operator_id=staff.id)
-    session.get_one(Operator, staff.id).sessions_ended_at = now
+    operator = session.get_one(Operator, staff.id)
+    operator.sessions_ended_at = now
+    presence.sign_off(session, operator, now)  # nobody rings a person who has left the desk
 
 
 def _count_try(session: Session, login: str, address: str, now: datetime) -> list[Count]:

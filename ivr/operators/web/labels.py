@@ -38,7 +38,17 @@ ACTIONS = {
     "block": _l("block a number"), "unblock": _l("unblock a number"),
     "dismiss_flag": _l("many calls let be"),
     "second_factor": _l("second factor"),
+    "presence": _l("presence"), "paused": _l("paused after missed calls"),
 }
+# What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
+PRESENCE_STATES = {
+    "available": _l("Available"), "in_call": _l("In a call"), "wrap_up": _l("Wrap-up"),
+    "break": _l("On a break"), "paused": _l("Paused"), "signed_off": _l("Signed off"),
+}
+
+
+def presence_state(code: str) -> str:
+    return str(PRESENCE_STATES.get(code, code))
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),
                 "DEBUG": _l("Debug")}

@@ -12,7 +12,15 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db, page_asked
-from ivr.operators import accounts, audit, availability, blocking, export, figures
+from ivr.operators import (
+    accounts,
+    audit,
+    availability,
+    blocking,
+    export,
+    figures,
+    presence,
+)
 from ivr.operators.accounts import AccountError
 from ivr.operators.web import protect_forms
 from ivr.operators.web.context import actor, hotline, languages, now
@@ -45,6 +53,7 @@ def figures_page() -> str:
         week=figures.figures(session, languages(), today - timedelta(days=figures.DAYS - 1),
                              moment + timedelta(seconds=1)),
         chart=figures.chart(days), team=accounts.all_operators(session),
+        states=presence.states(session, moment),
         surges=availability.surges(session), languages=languages(), switch=SwitchForm(),
         button=ButtonForm(),
         alerts_last_day=alerts.alerts_since(session, moment - timedelta(days=1)))

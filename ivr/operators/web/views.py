@@ -23,14 +23,22 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator
-from ivr.operators import accounts, call_back, claims, desk_time, second_factor, sign_in
+from ivr.operators import (
+    accounts,
+    call_back,
+    claims,
+    desk_time,
+    presence,
+    second_factor,
+    sign_in,
+)
 from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.caller_display import LocalTime, local_time, masked, waited
 from ivr.operators.identity import Staff, staff_of
 from ivr.operators.request_view import view_of
 from ivr.operators.web import PAGE_LANGUAGES, labels, protect_forms
 from ivr.operators.web import page_language as page_language_code
-from ivr.operators.web.context import hotline, languages, minutes, now
+from ivr.operators.web.context import actor, hotline, languages, minutes, now
 from ivr.operators.web.forms import (
     ButtonForm,
     CodeForm,
@@ -76,9 +84,14 @@ def _desk_time(at: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
 
 @bp.app_context_processor
 def _page_words() -> dict[str, object]:
-    return {"labels": labels, "page_language": page_language_code(),
+    return {"labels": labels, "page_language": page_language_code(), "my_presence": _my_presence,
             "masked_of": _masked_of, "local_of": _local_of, "waited_of": _waited_of,
             "masked_phone": _masked_phone, "safety_words": labels.safety_words}
+
+
+def _my_presence() -> presence.Mine:
+    """The signed-in person's presence, for the header of every page."""
+    return presence.mine(db.session(), me().id, now())
 
 
 def _masked_phone(operator: Operator) -> str:
@@ -218,6 +231,19 @@ def sign_out() -> BaseResponse:
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("operators.sign_in"))
+
+
+@bp.route("/presence", methods=["POST"])
+@signed_in
+def set_presence() -> Reply:
+    """Available, on a break or signed off; "ready" (available) ends a wrap-up early."""
+    try:
+        presence.choose(db.session(), actor(), me().id, request.form.get("presence", ""), now())
+    except presence.BadPresence:
+        db.session.rollback()
+        return render_template("operators/error.html", code=400), 400
+    db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
 
 
 @bp.route("/language", methods=["POST"])

@@ -1,0 +1,161 @@
+"""The wallboard: how the desk stands now, in numbers a room can read from across it.
+
+Callers waiting are read from our own call log, never from Twilio (a REST call per refresh
+per screen would soon meet Twilio's limits): a caller waits from the step that put them in
+the language's queue (`operator:queued`) until a later step of theirs takes them out of it
+(`<Enqueue action>`: talked, hung up, left for a request) or puts them through (`<Queue
+url>`), or their call ends. A step lost on its way to the log cannot keep a caller "waiting"
+for ever: only callers who joined in the last `max_wait` plus WAIT_MARGIN count, since the
+queue offers everyone the callback request after `max_wait`. The log is written a fraction of
+a second after each webhook (a writer thread), which a board refreshed every few seconds
+does not notice.
+
+No caller's number, and no call's SID, is in what this returns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+
+from ivr.models import Call, CallBackAttempt, CallbackRequest, CallEvent, Operator
+from ivr.operators import call_back, claims, desk_time, figures, presence
+
+QUEUED = "operator:queued"
+WAIT_MARGIN = timedelta(minutes=5)
+REFRESH_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class LanguageNow:
+    language: str
+    waiting: int
+    longest_wait_seconds: int  # 0 when nobody waits
+    answered_today: int
+    abandoned_today: int
+
+
+@dataclass(frozen=True)
+class PersonNow:
+    name: str
+    languages: tuple[str, ...]
+    state: str  # one of presence.STATES
+    missed_rings: int  # shown with "paused"
+
+
+@dataclass(frozen=True)
+class Board:
+    at: datetime
+    languages: tuple[LanguageNow, ...]
+    operators: dict[str, int]  # each of presence.STATES: how many are in it
+    people: tuple[PersonNow, ...]  # everyone but those signed off
+    requests_due: int
+    call_backs_in_progress: int
+
+    @property
+    def waiting(self) -> int:
+        return sum(language.waiting for language in self.languages)
+
+    @property
+    def longest_wait_seconds(self) -> int:
+        return max((language.longest_wait_seconds for language in self.languages), default=0)
+
+    @property
+    def answered_today(self) -> int:
+        return sum(language.answered_today for language in self.languages)
+
+    @property
+    def abandoned_today(self) -> int:
+        return sum(language.abandoned_today for language in self.languages)
+
+
+def board(session: Session, languages: tuple[str, ...], now: datetime, desk_timezone: str,
+          max_wait: int, claim_minutes: int) -> Board:
+    waiting = callers_waiting(session, now, max_wait)
+    today = figures.figures(session, languages, desk_time.day_start(now, desk_timezone),
+                            now + timedelta(seconds=1))
+    per_language = tuple(
+        LanguageNow(code, len(waiting.get(code, [])),
+                    max((_seconds(now - joined) for joined in waiting.get(code, [])), default=0),
+                    today[code].answered, today[code].abandoned)
+        for code in languages)
+    people = operators_now(session, now)
+    counts = dict.fromkeys(presence.STATES, 0)
+    for person in people:
+        counts[person.state] += 1
+    at_work = tuple(person for person in people if person.state != "signed_off")
+    return Board(now, per_language, counts, at_work,
+                 requests_due(session, now, claim_minutes), call_backs_in_progress(session, now))
+
+
+def callers_waiting(session: Session, now: datetime, max_wait: int) -> dict[str, list[datetime]]:
+    """When each caller now in a queue joined it, per language."""
+    since = now - timedelta(seconds=max_wait) - WAIT_MARGIN
+    later = aliased(CallEvent)
+    out_of_queue = sa.exists().where(
+        later.call_sid == CallEvent.call_sid, later.kind == "queue",
+        later.node.in_(("queue", "connect")), later.at >= CallEvent.at)
+    rows = session.execute(
+        sa.select(Call.language, sa.func.min(CallEvent.at))
+        .join(Call, Call.call_sid == CallEvent.call_sid)
+        .where(CallEvent.outcome == QUEUED, CallEvent.at >= since, Call.ended_at.is_(None),
+               Call.language.is_not(None), ~out_of_queue)
+        .group_by(CallEvent.call_sid, Call.language))
+    waiting: dict[str, list[datetime]] = {}
+    for language, joined in rows:
+        waiting.setdefault(str(language), []).append(joined)
+    return waiting
+
+
+def operators_now(session: Session, now: datetime) -> list[PersonNow]:
+    """Every active account on duty or not signed off, by what they are doing now."""
+    busy = presence.in_a_call(session, now)
+    operators = session.scalars(sa.select(Operator).where(Operator.active.is_(True))
+                                .order_by(Operator.name))
+    return [PersonNow(operator.name, operator.language_codes,
+                      presence.state_of(operator, busy, now), operator.missed_rings)
+            for operator in operators]
+
+
+def requests_due(session: Session, now: datetime, claim_minutes: int) -> int:
+    """Open callback requests nobody holds, except those whose caller asked us to wait for
+    their call."""
+    return int(session.scalar(
+        sa.select(sa.func.count()).select_from(CallbackRequest).where(
+            CallbackRequest.status == "open",
+            sa.or_(CallbackRequest.safe_window.is_(None), CallbackRequest.safe_window != "wait"),
+            sa.or_(CallbackRequest.claimed_by.is_(None),
+                   CallbackRequest.claimed_at <= claims.lapse_before(now, claim_minutes))))
+        or 0)
+
+
+def call_backs_in_progress(session: Session, now: datetime) -> int:
+    return int(session.scalar(
+        sa.select(sa.func.count()).select_from(CallBackAttempt).where(
+            CallBackAttempt.ended_at.is_(None), CallBackAttempt.operator_status.is_not(None),
+            CallBackAttempt.started_at > now - call_back.CALL_LIMIT)) or 0)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(int(delta.total_seconds()), 0)
+
+
+def as_json(found: Board) -> dict[str, object]:
+    """For `/operators/board/figures.json`: numbers, states and first names, nothing else."""
+    return {
+        "at": found.at.isoformat(),
+        "waiting": found.waiting,
+        "longest_wait_seconds": found.longest_wait_seconds,
+        "answered_today": found.answered_today,
+        "abandoned_today": found.abandoned_today,
+        "languages": [asdict(language) for language in found.languages],
+        "operators": found.operators,
+        "people": [{"name": person.name, "languages": list(person.languages),
+                    "state": person.state, "missed_rings": person.missed_rings}
+                   for person in found.people],
+        "requests_due": found.requests_due,
+        "call_backs_in_progress": found.call_backs_in_progress,
+    }
