@@ -80,6 +80,10 @@ class Settings:
     callback_may_show_hotline_number: bool = False
     # The desk's time zone: every time on the operators' page, and what "today" means there.
     desk_timezone: str = "Europe/Kyiv"
+    # After "no answer", the minutes before the next try, one per attempt (the last repeats).
+    callback_retry_minutes: tuple[int, ...] = (15, 30, 60, 120)
+    # After this many tries without an answer, a supervisor decides instead.
+    callback_max_attempts: int = 5
 
     @property
     def production(self) -> bool:
@@ -124,6 +128,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_may_show_hotline_number=source.boolean("CALLBACK_MAY_SHOW_HOTLINE_NUMBER"),
         desk_timezone=_time_zone("DESK_TIMEZONE", source.optional("DESK_TIMEZONE")
                                  or "Europe/Kyiv"),
+        callback_retry_minutes=_retry_minutes(source.optional("CALLBACK_RETRY_MINUTES")),
+        callback_max_attempts=source.integer("CALLBACK_MAX_ATTEMPTS", default=5, low=1,
+                                             high=50),
     )
     if production:
         _refuse_dev_values(settings)
@@ -220,6 +227,21 @@ def _caller_ids(raw: str | None) -> tuple[tuple[int | None, str], ...]:
                               "+15005550006")
         pool.append((int(code) if country else None, number))
     return tuple(pool)
+
+
+def _retry_minutes(raw: str | None) -> tuple[int, ...]:
+    """`15,30,60,120`: the delay after the first no answer, the second, ...; the last repeats."""
+    if raw is None:
+        return (15, 30, 60, 120)
+    delays = []
+    for part in (part.strip() for part in raw.split(",")):
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 7 * 24 * 60):
+            raise ConfigError(f"CALLBACK_RETRY_MINUTES: {part!r} is not a number of minutes "
+                              "from 1 to 10080; write them like 15,30,60,120")
+        delays.append(int(part))
+    if len(delays) > 20:
+        raise ConfigError("CALLBACK_RETRY_MINUTES: at most 20 delays")
+    return tuple(delays)
 
 
 def _metrics_token(token: str | None) -> str | None:
