@@ -275,7 +275,8 @@ def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
     return save(connection, vault, NewRequest(
         call_sid=call_sid, number=vault.decrypt(draft.number), source=draft.number_source,
         confirmed=draft.number_confirmed, language=draft.language,
-        reason=draft.reason if draft.reason in HUNG_UP else "abandoned", may_identify=draft.may_identify, safe_window=draft.safe_window,
+        reason=draft.reason if draft.reason in HUNG_UP else "abandoned",
+        may_identify=draft.may_identify, safe_window=draft.safe_window,
         reference=new_reference(), at=at))
 
 

@@ -19,7 +19,6 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
 from ivr.models import CallbackRequest
 from ivr.operators.caller_display import SAFE_HOURS

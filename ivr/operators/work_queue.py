@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -109,7 +110,7 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
         total=total, page=page, pages=pages, waiting_per_language=counts)
 
 
-def queue_order(now: datetime) -> tuple[sa.ColumnElement[object], ...]:
+def queue_order(now: datetime) -> tuple[Any, ...]:
     """Due first, by priority and first call; then next tries to come, soonest first; then
     those a supervisor must decide on."""
     later = retries.later(now)

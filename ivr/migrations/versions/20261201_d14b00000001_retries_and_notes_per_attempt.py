@@ -32,6 +32,14 @@ notes = sa.table("callback_notes", sa.column("id", sa.Integer),
 events = sa.table("call_events", sa.column("call_sid", sa.String), sa.column("outcome", sa.String))
 
 
+def _drop_columns(*names: str) -> None:
+    """ALTER TABLE ... DROP COLUMN, on PostgreSQL and SQLite (3.35 and later) alike: a batch
+    would rebuild callback_requests, which the rows of callback_calls and callback_attempts
+    point at (SQLite's foreign keys are on, and cannot be turned off inside a migration)."""
+    for name in names:
+        op.execute(f"ALTER TABLE callback_requests DROP COLUMN {name}")
+
+
 def upgrade() -> None:
     op.create_table(
         'callback_notes',
@@ -63,7 +71,7 @@ def upgrade() -> None:
                                       nullable=False))
         batch_op.add_column(sa.Column('decision_since', sa.DateTime(timezone=True),
                                       nullable=True))
-        batch_op.drop_column('notes')
+    _drop_columns('notes')
     hung_up_in_queue = sa.select(events.c.call_sid).where(events.c.outcome == "queue:abandoned")
     connection.execute(requests.update().where(
         requests.c.reason == "abandoned", requests.c.first_call_sid.in_(hung_up_in_queue))
@@ -76,9 +84,7 @@ def downgrade() -> None:
                        .values(reason="abandoned"))
     with op.batch_alter_table('callback_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('notes', sa.Text(), nullable=True))
-        batch_op.drop_column('decision_since')
-        batch_op.drop_column('tries_in_round')
-        batch_op.drop_column('next_try_at')
+    _drop_columns('decision_since', 'tries_in_round', 'next_try_at')
     # The newest note of each request becomes its single note again (the others are lost).
     newest = (sa.select(notes.c.text).where(notes.c.request_id == requests.c.id)
               .order_by(notes.c.at.desc(), notes.c.id.desc()).limit(1).scalar_subquery())

@@ -12,22 +12,24 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db, page_asked
-from ivr.operators import accounts, audit, availability, blocking, export, figures
+from ivr.operators import accounts, audit, availability, blocking, claims, export, figures
 from ivr.operators.accounts import AccountError
 from ivr.operators.web import protect_forms
 from ivr.operators.web.context import actor, hotline, languages, now
 from ivr.operators.web.forms import (
     BlockForm,
     ButtonForm,
+    DecisionForm,
     FlagForm,
     NewOperatorForm,
     PasswordForm,
     SwitchForm,
 )
-from ivr.operators.web.login import supervisors_only
+from ivr.operators.web.login import me, supervisors_only
 from ivr.twilio import alerts
 
 bp = Blueprint("supervision", __name__, url_prefix="/operators")
+Reply = BaseResponse | tuple[str, int]
 
 
 bp.before_request(protect_forms)
@@ -196,6 +198,29 @@ def block_request_caller(request_id: int) -> BaseResponse:
             int(form.days.data or 0), form.reason.data or ""))
     else:
         flash(_("Give a reason and how long."), "error")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/requests/<int:request_id>/decision", methods=["POST"])
+@supervisors_only
+def decision(request_id: int) -> Reply:
+    """After the last try without an answer: try again, or close the request."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(_("Choose what to do with the request."), "error")
+        return redirect(url_for("operators.request_page", request_id=request_id))
+    try:
+        decided = claims.decide(db.session(), me(), request_id, str(form.decision.data), now(),
+                                request.remote_addr)
+    except claims.NotFound:
+        return render_template("operators/error.html", code=404), 404
+    except claims.NoDecisionAwaited:
+        db.session.rollback()
+        flash(_("This request does not wait for a decision (any more)."), "error")
+        return redirect(url_for("operators.request_page", request_id=request_id))
+    db.session.commit()
+    flash(_("It will be tried again: it is due now.") if decided.status == "open"
+          else _("The request is closed."), "info")
     return redirect(url_for("operators.request_page", request_id=request_id))
 
 
