@@ -135,7 +135,7 @@ def test_operator_works_a_request_from_a_call_to_its_outcome(
                 {**leg, "CallSid": "CA" + "7" * 32, "CallStatus": "in-progress"})
     page.wait_for_selector("#call-progress:has-text('Caller: answered')", timeout=10_000)
     page.fill("#notes", "Talked for ten minutes; she is safe tonight.")
-    page.click("button:has-text('Save notes')")
+    page.click("button:has-text('Save the note')")
     screenshots(page, "request")
 
     page.check("input[name=outcome][value=reached]")
