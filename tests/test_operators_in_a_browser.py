@@ -1,6 +1,7 @@
 """The operators' page in a real browser (headless Chromium driven by Playwright): an operator
 works a request from a simulated call to its outcome, two operators race for one request,
-and what must be refused is refused. Each story leaves screenshots at 1280 and 390 px wide
+what must be refused is refused, and a no-answer is tried again inside the caller's safe
+window, back in its old place once due. Each story leaves screenshots at 1280 and 390 px wide
 in bench/out/screenshots/ for a person to look at."""
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -27,6 +29,7 @@ from tests.page_support import (
     add_people,
     request_by_call,
     requests_in,
+    stop_clock,
 )
 from tests.support import CALL_SID, HOTLINE, signed_post, twilio_params
 from tests.test_twilio_alerts import alert
@@ -306,3 +309,55 @@ def test_an_operator_sets_up_the_second_factor_at_the_first_sign_in(
         # The QR code, drawn inline, breaks no rule of the page's Content-Security-Policy
         # (the one error is the wrong code's 401).
         assert [error for error in errors if "401" not in error] == []
+
+
+# Call-backs that respect the caller: a no-answer is tried again inside the caller's window.
+KYIV = ZoneInfo("Europe/Kyiv")
+EVENINGS, ANY_TIME = "3", "1"
+
+
+def order(page: Any, *request_ids: int) -> list[int]:
+    """The rows of these requests, top to bottom, in the queue as the page shows it now."""
+    shown = page.evaluate("() => [...document.querySelectorAll('tr[id^=request-]')]"
+                          ".map(row => Number(row.id.slice(8)))")
+    return [each for each in shown if each in request_ids]
+
+
+def test_a_no_answer_late_in_their_evening_is_tried_again_at_their_next_evening_in_its_place(
+        browser: Any, served: str, app: Flask, phone: Dial) -> None:
+    request_by_call(phone, window=EVENINGS, message=None)  # Lesia, a Kyiv number, evenings
+    request_by_call(phone, caller="+380671112299", window=ANY_TIME, message=None)  # later
+    lesia, taras = (request.id for request in requests_in(app))
+    # 21:50 in Kyiv tomorrow: a 15-minute delay would end after her evening (22:00).
+    tomorrow = datetime.now(KYIV).date() + timedelta(days=1)
+    late = datetime.combine(tomorrow, time(21, 50), tzinfo=KYIV).astimezone(UTC)
+    stop_clock(app, late)
+    page = open_as(browser, served, "olena")
+    assert order(page, lesia, taras) == [lesia, taras]
+
+    page.locator(f"#request-{lesia} button:has-text('Claim')").click()
+    page.wait_for_url(f"{served}/operators/requests/{lesia}")
+    page.check("input[name=outcome][value=no_answer]")
+    page.fill("#outcome-note", "Rang out; voicemail without a name")
+    page.click("button:has-text('Record the outcome')")
+    page.wait_for_url(f"{served}/operators/")
+
+    assert "next try at 18:00" in page.locator(".flash").inner_text()
+    row = page.locator(f"#request-{lesia}")
+    assert "next try at 18:00" in row.inner_text()  # her next evening, 18:00 her time
+    assert order(page, lesia, taras) == [taras, lesia]  # not due: after those due
+    screenshots(page, "queue-next-try")
+    page.goto(f"{served}/operators/requests/{lesia}")
+    assert "next try at 18:00" in page.locator("#next-try").inner_text()
+    assert "voicemail without a name" in page.locator("#history").inner_text()
+    screenshots(page, "request-next-try")
+
+    next_evening = datetime.combine(tomorrow + timedelta(days=1), time(18, 1), tzinfo=KYIV)
+    stop_clock(app, next_evening.astimezone(UTC))
+    page.goto(f"{served}/operators/")
+    # Due again, back in its old place: first, as when she first reached us.
+    page.wait_for_function(
+        f"() => !document.querySelector('#request-{lesia}').innerText.includes('next try')")
+    assert order(page, lesia, taras) == [lesia, taras]
+    assert page.console_errors == []
+    page.context.close()
