@@ -241,8 +241,12 @@ class CallbackRequest(Base):
     claimed_by: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     callback_attempts: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
-    # Sealed (ivr.operators.notes); only the request's page opens it.
-    notes: Mapped[str | None] = mapped_column(ENCRYPTED_TEXT)
+    # After "no answer" (ivr.operators.retries): not due before this time; the tries without
+    # an answer since the caller last called or a supervisor said "try again"; and, once they
+    # reached CALLBACK_MAX_ATTEMPTS, since when a supervisor's decision is awaited.
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    tries_in_round: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    decision_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -324,6 +328,21 @@ class CallBackAttempt(Base):
     caller_status: Mapped[str | None] = mapped_column(sa.String(16))
     outcome: Mapped[str | None] = mapped_column(sa.String(16))
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackNote(Base):
+    """An operator's note on a request, kept with the attempt it is about (none: about the
+    request). Sealed like numbers (PHONE_ENCRYPTION_KEYS); only the request's page opens it."""
+
+    __tablename__ = "callback_notes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("callback_requests.id"), index=True)
+    attempt_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_attempts.id"))
+    # None for a note written before notes were kept per attempt (its author is unknown).
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(ENCRYPTED_TEXT)
 
 
 class AuditEntry(Base):

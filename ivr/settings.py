@@ -84,6 +84,10 @@ class Settings:
     wrap_up_seconds: int = 60
     # An operator who misses this many rings in a row is paused (0: never).
     missed_rings_to_pause: int = 2
+    # After "no answer", the minutes before the next try, one per attempt (the last repeats).
+    callback_retry_minutes: tuple[int, ...] = (15, 30, 60, 120)
+    # After this many tries without an answer, a supervisor decides instead.
+    callback_max_attempts: int = 5
 
     @property
     def production(self) -> bool:
@@ -131,6 +135,9 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         wrap_up_seconds=source.integer("WRAP_UP_SECONDS", default=60, low=0, high=1800),
         missed_rings_to_pause=source.integer("MISSED_RINGS_TO_PAUSE", default=2, low=0,
                                              high=20),
+        callback_retry_minutes=_retry_minutes(source.optional("CALLBACK_RETRY_MINUTES")),
+        callback_max_attempts=source.integer("CALLBACK_MAX_ATTEMPTS", default=5, low=1,
+                                             high=50),
     )
     if production:
         _refuse_dev_values(settings)
@@ -227,6 +234,21 @@ def _caller_ids(raw: str | None) -> tuple[tuple[int | None, str], ...]:
                               "+15005550006")
         pool.append((int(code) if country else None, number))
     return tuple(pool)
+
+
+def _retry_minutes(raw: str | None) -> tuple[int, ...]:
+    """`15,30,60,120`: the delay after the first no answer, the second, ...; the last repeats."""
+    if raw is None:
+        return (15, 30, 60, 120)
+    delays = []
+    for part in (part.strip() for part in raw.split(",")):
+        if not (part.isascii() and part.isdigit() and 1 <= int(part) <= 7 * 24 * 60):
+            raise ConfigError(f"CALLBACK_RETRY_MINUTES: {part!r} is not a number of minutes "
+                              "from 1 to 10080; write them like 15,30,60,120")
+        delays.append(int(part))
+    if len(delays) > 20:
+        raise ConfigError("CALLBACK_RETRY_MINUTES: at most 20 delays")
+    return tuple(delays)
 
 
 def _metrics_token(token: str | None) -> str | None:

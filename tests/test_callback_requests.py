@@ -546,8 +546,8 @@ def test_callbacks_list_refuses_a_status_no_request_has_and_names_those_that_exi
 
     assert result.exit_code == 2
     assert f"Invalid value for '--status': '{status}' is not one of 'open', 'waiting', " \
-           "'claimed', 'done', 'reached', 'wrong_number', 'do_not_call', 'closed'" in " ".join(
-               result.stderr.split())
+           "'claimed', 'due', 'later', 'decision', 'done', 'reached', 'wrong_number', " \
+           "'do_not_call', 'closed'" in " ".join(result.stderr.split())
 
 
 def test_spool_replay_command_says_what_it_did(

@@ -64,7 +64,7 @@ def test_a_caller_who_hangs_up_right_after_pressing_1_is_called_back(
     assert said[0] == ("ru", situation)
     [request] = requests_of(desk_app)
     assert number_of(desk_app, request) == CALLER
-    assert (request.reason, request.priority, request.number_confirmed) == ("abandoned", 1,
+    assert (request.reason, request.priority, request.number_confirmed) == ("queue_hangup", 1,
                                                                            False)
 
 

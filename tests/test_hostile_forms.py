@@ -33,7 +33,8 @@ hostile_text = st.one_of(
 )
 FORMS: list[tuple[str, tuple[str, ...]]] = [
     ("/operators/requests/{id}/notes", ("notes",)),
-    ("/operators/requests/{id}/outcome", ("outcome",)),
+    ("/operators/requests/{id}/outcome", ("outcome", "note")),
+    ("/operators/requests/{id}/decision", ("decision",)),
     ("/operators/requests/{id}/claim", ()),
     ("/operators/requests/{id}/reveal", ()),
     ("/operators/requests/{id}/release", ()),

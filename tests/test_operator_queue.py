@@ -250,6 +250,9 @@ def test_no_answer_puts_the_request_back_in_its_old_place_with_the_attempt_count
     assert (again.status, again.callback_attempts, again.claimed_by) == ("open", 1, None)
     assert again.created_at == first.created_at
     html = olena.get("/operators/").get_data(as_text=True)
+    assert html.index(f"request-{first.id}") > html.index(f"request-{second.id}")  # later
+    stop_clock(page, datetime.now(UTC) + timedelta(days=2))  # its next try has come
+    html = olena.get("/operators/").get_data(as_text=True)
     assert html.index(f"request-{first.id}") < html.index(f"request-{second.id}")
 
 

@@ -1,7 +1,8 @@
 """The operators' page in a real browser (headless Chromium driven by Playwright): an operator
 works a request from a simulated call to its outcome, two operators race for one request,
-what must be refused is refused, a shift (available, a call, wrap-up, a break) and the
-wallboard updating as a caller joins. Each story leaves screenshots at 1280 and 390 px wide
+what must be refused is refused, a shift (available, a call, wrap-up, a break), the
+wallboard updating as a caller joins, and a no-answer tried again inside the caller's safe
+window, back in its old place once due. Each story leaves screenshots at 1280 and 390 px wide
 in bench/out/screenshots/ for a person to look at."""
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
@@ -31,6 +33,7 @@ from tests.page_support import (
     add_people,
     request_by_call,
     requests_in,
+    stop_clock,
 )
 from tests.support import CALL_SID, HOTLINE, hotline_of, prompts, signed_post, twilio_params
 from tests.test_reaching_an_operator import asks_for_an_operator, operator_phone
@@ -140,7 +143,7 @@ def test_operator_works_a_request_from_a_call_to_its_outcome(
                 {**leg, "CallSid": "CA" + "7" * 32, "CallStatus": "in-progress"})
     page.wait_for_selector("#call-progress:has-text('Caller: answered')", timeout=10_000)
     page.fill("#notes", "Talked for ten minutes; she is safe tonight.")
-    page.click("button:has-text('Save notes')")
+    page.click("button:has-text('Save the note')")
     screenshots(page, "request")
 
     page.check("input[name=outcome][value=reached]")
@@ -409,3 +412,53 @@ def test_the_wallboard_counts_a_caller_who_joins_without_a_reload(
     assert page.locator("#operators-in_call").inner_text() == "1"  # Ivan's phone rings
     screenshots(page, "wallboard")
     assert page.console_errors == []
+# Call-backs that respect the caller: a no-answer is tried again inside the caller's window.
+KYIV = ZoneInfo("Europe/Kyiv")
+EVENINGS, ANY_TIME = "3", "1"
+
+
+def order(page: Any, *request_ids: int) -> list[int]:
+    """The rows of these requests, top to bottom, in the queue as the page shows it now."""
+    shown = page.evaluate("() => [...document.querySelectorAll('tr[id^=request-]')]"
+                          ".map(row => Number(row.id.slice(8)))")
+    return [each for each in shown if each in request_ids]
+
+
+def test_a_no_answer_late_in_their_evening_is_tried_again_at_their_next_evening_in_its_place(
+        browser: Any, served: str, app: Flask, phone: Dial) -> None:
+    request_by_call(phone, window=EVENINGS, message=None)  # Lesia, a Kyiv number, evenings
+    request_by_call(phone, caller="+380671112299", window=ANY_TIME, message=None)  # later
+    lesia, taras = (request.id for request in requests_in(app))
+    # 21:50 in Kyiv tomorrow: a 15-minute delay would end after her evening (22:00).
+    tomorrow = datetime.now(KYIV).date() + timedelta(days=1)
+    late = datetime.combine(tomorrow, time(21, 50), tzinfo=KYIV).astimezone(UTC)
+    stop_clock(app, late)
+    page = open_as(browser, served, "olena")
+    assert order(page, lesia, taras) == [lesia, taras]
+
+    page.locator(f"#request-{lesia} button:has-text('Claim')").click()
+    page.wait_for_url(f"{served}/operators/requests/{lesia}")
+    page.check("input[name=outcome][value=no_answer]")
+    page.fill("#outcome-note", "Rang out; voicemail without a name")
+    page.click("button:has-text('Record the outcome')")
+    page.wait_for_url(f"{served}/operators/")
+
+    assert "next try at 18:00" in page.locator(".flash").inner_text()
+    row = page.locator(f"#request-{lesia}")
+    assert "next try at 18:00" in row.inner_text()  # her next evening, 18:00 her time
+    assert order(page, lesia, taras) == [taras, lesia]  # not due: after those due
+    screenshots(page, "queue-next-try")
+    page.goto(f"{served}/operators/requests/{lesia}")
+    assert "next try at 18:00" in page.locator("#next-try").inner_text()
+    assert "voicemail without a name" in page.locator("#history").inner_text()
+    screenshots(page, "request-next-try")
+
+    next_evening = datetime.combine(tomorrow + timedelta(days=1), time(18, 1), tzinfo=KYIV)
+    stop_clock(app, next_evening.astimezone(UTC))
+    page.goto(f"{served}/operators/")
+    # Due again, back in its old place: first, as when she first reached us.
+    page.wait_for_function(
+        f"() => !document.querySelector('#request-{lesia}').innerText.includes('next try')")
+    assert order(page, lesia, taras) == [lesia, taras]
+    assert page.console_errors == []
+    page.context.close()

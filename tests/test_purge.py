@@ -207,4 +207,4 @@ def test_every_table_pointing_at_a_request_is_handled_when_it_goes() -> None:
                 if foreign_key.column.table.name == "callback_requests"}
 
     # ivr/retention.py deletes (or, for the audit log, unlinks) each of these first.
-    assert pointing == {"callback_calls", "callback_attempts", "audit_log"}
+    assert pointing == {"callback_calls", "callback_attempts", "callback_notes", "audit_log"}

@@ -225,7 +225,7 @@ def test_caller_who_hangs_up_in_the_queue_is_not_forgotten(
     call.hang_up()
 
     [request] = requests_of(desk_app)
-    assert (request.reason, request.priority, request.number_confirmed) == ("abandoned", 1,
+    assert (request.reason, request.priority, request.number_confirmed) == ("queue_hangup", 1,
                                                                            False)
     assert hotline_of(desk_app).vault.decrypt(request.number) == "+380501234567"
 

@@ -16,7 +16,7 @@ from flask import Flask
 from ivr import create_app
 from ivr.cli import make_cli
 from ivr.database import db
-from ivr.models import AuditEntry, CallbackRequest
+from ivr.models import AuditEntry, CallbackNote
 from ivr.operators import audit
 from tests.conftest import close
 from tests.page_support import add_people, sign_in, without_csrf
@@ -63,7 +63,7 @@ def request_page(app: Flask, request_id: int, login: str = "olena") -> str:
 
 def stored_notes(app: Flask) -> list[str | None]:
     with app.app_context():
-        return list(db.session.scalars(sa.select(CallbackRequest.notes)))
+        return list(db.session.scalars(sa.select(CallbackNote.text)))
 
 
 def test_a_note_is_not_in_the_database_in_plain_text(make_app: Callable[..., Flask]) -> None:
@@ -105,7 +105,7 @@ def test_a_note_survives_a_key_rotation(
         make_cli(), ["keys", "rotate"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "callback_requests.notes: 1 re-encrypted" in rotated.output
+    assert "callback_notes.text: 1 re-encrypted" in rotated.output
     after = restart(url, NEW_KEY)
     assert NOTE.replace("'", "&#39;") in request_page(after, request_id)
 
@@ -116,14 +116,13 @@ def test_a_note_under_a_key_we_no_longer_have_is_a_readable_warning(
     add_people(app)
     request_id = write_note(app)
     with app.app_context():
-        request = db.session.get(CallbackRequest, request_id)
-        assert request is not None
-        request.notes = Fernet(Fernet.generate_key()).encrypt(b"lost").decode()
+        db.session.execute(sa.update(CallbackNote).values(
+            text=Fernet(Fernet.generate_key()).encrypt(b"lost").decode()))
         db.session.commit()
 
     html = request_page(app, request_id)
 
-    assert "These notes cannot be read with the keys this service has" in html
+    assert "This note cannot be read with the keys this service has" in html
     assert "lost" not in html
 
 
@@ -132,7 +131,7 @@ def test_the_migration_seals_the_notes_there_were_and_chains_the_audit_log(
     add_people(app, "olena")
     request_id = add_request(app, NOW)
     with app.app_context():
-        # to the schema before this change (named: later migrations stack on top of it)
+        # To the schema before this change (named: the chain above it may grow).
         flask_migrate.downgrade(revision="c1a7f0e2b301")
         db.session.execute(sa.text("UPDATE callback_requests SET notes = :notes"),
                            {"notes": NOTE})
@@ -143,7 +142,7 @@ def test_the_migration_seals_the_notes_there_were_and_chains_the_audit_log(
 
         flask_migrate.upgrade()
 
-        [token] = db.session.scalars(sa.select(CallbackRequest.notes)).all()
+        [token] = db.session.scalars(sa.select(CallbackNote.text)).all()
         assert token is not None and "sister" not in token
         assert hotline_of(app).vault.unseal(token) == NOTE
         assert audit.verify(db.session()).checked == 2

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 from flask import Flask
 
 from ivr.database import db
-from ivr.models import Call, CallEvent, Operator, Ring
+from ivr.models import Call, CallbackRequest, Operator, Ring
 from ivr.operators import availability, figures
 from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
@@ -31,6 +31,7 @@ from tests.page_support import (
     sign_in,
     without_csrf,
 )
+from tests.rows import add_request
 
 Dial = Callable[..., Phone]
 WEB = Path(__file__).resolve().parent.parent / "ivr" / "operators" / "web"
@@ -221,17 +222,19 @@ def test_the_figures_count_calls_answered_and_abandoned_per_language(page: Flask
     now = datetime.now(UTC)
     with page.app_context():
         olena = people(page)["olena"]
-        for index, (language, answered, abandoned) in enumerate(
-                [("uk", True, False), ("uk", False, True), ("ru", False, False)]):
+        for index, (language, answered) in enumerate(
+                [("uk", True), ("uk", False), ("ru", False)]):
             sid = f"CA{index:032x}"
             db.session.add(Call(call_sid=sid, direction="inbound", language=language,
                                 status="completed", started_at=now - timedelta(minutes=5)))
             if answered:
                 db.session.add(Ring(operator_id=olena.id, language=language, status="ended",
                                     outcome="accepted", created_at=now))
-            if abandoned:
-                db.session.add(CallEvent(call_sid=sid, kind="queue", outcome="queue:abandoned",
-                                         at=now))
+        db.session.commit()
+    # The abandoned call is a request in the queue, as the queue shows it.
+    hung_up = add_request(page, now - timedelta(minutes=4), call_sid=f"CA{1:032x}")
+    with page.app_context():
+        db.session.get_one(CallbackRequest, hung_up).reason = "queue_hangup"
         db.session.commit()
         counted = figures.figures(db.session(), ("ru", "uk"), now - timedelta(hours=1),
                                 now + timedelta(seconds=1))

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.database import db
-from ivr.models import Call, Operator, utcnow
+from ivr.models import Call, CallbackRequest, Operator, utcnow
 from ivr.operators import board, presence
 from ivr.twilio.phone_simulator import Phone
 from tests.conftest import NOON, phone_for
@@ -117,6 +117,22 @@ def test_a_caller_who_hung_up_in_the_queue_is_abandoned_not_waiting(
     assert found["waiting"] == 0
     assert found["requests_due"] == 1  # the abandoned caller's request, to call back
     assert board_at(desk_app, utcnow()).abandoned_today == 1
+
+
+def test_a_request_waiting_for_its_next_try_is_not_due_on_the_board(
+        desk_app: Flask, phone: Dial) -> None:
+    add_people(desk_app)
+    put_on_duty(desk_app, "olena")
+    sofia = sign_in(without_csrf(desk_app), "sofia")
+    call, _ = asks_for_an_operator(phone, caller=WAITING_CALLER)
+    call.hang_up()
+    the_log_is_written(desk_app)
+    with desk_app.app_context():
+        request = db.session.scalars(sa.select(CallbackRequest)).one()
+        request.next_try_at = utcnow() + timedelta(minutes=30)  # no answer a minute ago
+        db.session.commit()
+
+    assert figures(sofia)["requests_due"] == 0
 
 
 def test_a_caller_whose_steps_were_lost_stops_counting_after_max_wait(

@@ -21,9 +21,13 @@ from ivr.models import CallbackDraft, CallbackRequest, Recording, RequestCall
 from ivr.phones import PhoneVault
 
 # Lower is more urgent. Someone who hung up while waiting may not have been able to stay on.
-PRIORITY = {"abandoned": 1, "waited_too_long": 2, "no_operator": 2, "surge": 2,
-            "out_of_hours": 3, "chosen": 3, "no_choice": 3}
+# `abandoned`: hung up while their request was being taken; `queue_hangup`: hung up while
+# waiting in the operators' queue (the request is made from their caller ID).
+PRIORITY = {"abandoned": 1, "queue_hangup": 1, "waited_too_long": 2, "no_operator": 2,
+            "surge": 2, "out_of_hours": 3, "chosen": 3, "no_choice": 3}
 REASONS = tuple(PRIORITY)
+# Requests made for a caller who hung up: nobody was told a request number.
+HUNG_UP = ("abandoned", "queue_hangup")
 # "wait": do not call at all, the caller will call us again.
 WINDOWS = ("any", "day", "evening", "wait")
 
@@ -111,6 +115,10 @@ class _Statements:
                 "safe_window": sa.func.coalesce(new.excluded.safe_window,
                                                 requests.c.safe_window),
                 "priority": least(requests.c.priority, new.excluded.priority),
+                # They called again: a new round of tries, due now (ivr.operators.retries).
+                "tries_in_round": 0,
+                "next_try_at": sa.null(),
+                "decision_since": sa.null(),
             },
         ).returning(requests.c.id, requests.c.reference)
         self.link_call = insert(RequestCall)
@@ -139,7 +147,7 @@ def save(connection: Connection, vault: PhoneVault, request: NewRequest,
     retry of the same call returns what the first attempt stored. A number that already has an
     open request renews that one (newest answers and message, one more attempt).
     """
-    automatic = request.reason == "abandoned"  # made for a caller who hung up: nobody is told
+    automatic = request.reason in HUNG_UP  # made for a caller who hung up: nobody is told
     stored = _stored_call(connection, request.call_sid)
     if stored is not None:
         if stored.told is not None or automatic:
@@ -258,14 +266,16 @@ def draft_exists(connection: Connection, call_sid: str) -> bool:
 
 def abandon(connection: Connection, vault: PhoneVault, call_sid: str,
             at: datetime) -> str | None:
-    """The call ended while its request was being taken: store what we had, as abandoned."""
+    """The call ended while its request was being taken (or on its way to an operator's
+    queue): store what we had, as abandoned (queue_hangup for the latter)."""
     draft = connection.execute(_statements(connection).draft,
                                {"call_sid": call_sid}).one_or_none()
     if draft is None:
         return None
     return save(connection, vault, NewRequest(
         call_sid=call_sid, number=vault.decrypt(draft.number), source=draft.number_source,
-        confirmed=draft.number_confirmed, language=draft.language, reason="abandoned",
+        confirmed=draft.number_confirmed, language=draft.language,
+        reason=draft.reason if draft.reason in HUNG_UP else "abandoned",
         may_identify=draft.may_identify, safe_window=draft.safe_window,
         reference=new_reference(), at=at))
 

@@ -120,7 +120,7 @@ def _by_caller_id(call_sid: str, caller_id: str, lang: str, reference: str,
     unconfirmed, nothing said about who we may say we are or when."""
     return NewRequest(
         call_sid=call_sid, number=caller_id, source="caller_id", confirmed=False,
-        language=lang, reason="abandoned", may_identify=False, safe_window=None,
+        language=lang, reason="queue_hangup", may_identify=False, safe_window=None,
         reference=reference, at=at)
 
 

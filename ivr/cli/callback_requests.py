@@ -29,8 +29,9 @@ def callback_requests() -> None:
 @callback_requests.command("list", help="Requests, most urgent first, with numbers masked.")
 @click.option("--status", type=click.Choice(work_queue.LISTED_STATUSES), default=None,
               help="Only these: open; waiting (open, no claim holds it); claimed (open, a "
-              "claim holds it); done (closed, whatever the outcome); or the outcome that "
-              "closed them.")
+              "claim holds it); due (open, to be tried now); later (open, its next try to "
+              "come); decision (open, a supervisor decides); done (closed, whatever the "
+              "outcome); or the outcome that closed them.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 def list_requests(status: str | None, as_json: bool) -> None:
     hotline = current_hotline()

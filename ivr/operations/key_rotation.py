@@ -21,7 +21,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ivr.database import unit_of_work
-from ivr.models import Call, CallbackDraft, CallbackRequest, Operator, RecordingCopy
+from ivr.models import (
+    Call,
+    CallbackDraft,
+    CallbackNote,
+    CallbackRequest,
+    Operator,
+    RecordingCopy,
+)
 
 BATCH = 500
 RECORDING_BATCH = 10  # a message may weigh megabytes: a few at a time
@@ -34,7 +41,7 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackRequest.id, CallbackRequest.number),
     (CallbackDraft.call_sid, CallbackDraft.number),
     (Operator.id, Operator.phone_number),
-    (CallbackRequest.id, CallbackRequest.notes),
+    (CallbackNote.id, CallbackNote.text),
     # Not a number, but a secret under the same keys: the operators' TOTP secrets.
     (Operator.id, Operator.totp_secret),
 )

@@ -2,7 +2,8 @@
 
 Removed once older than the retention period: callback requests that were closed (never an
 open one, and never one somebody holds), the calls and call events of the log, the callers'
-recorded messages (at Twilio first, then our row and our copy), and Twilio's alerts. Kept
+recorded messages (at Twilio first, then our row and our copy), and Twilio's alerts.
+A purged request's attempts and the operators' notes on it go with it. Kept
 whatever their age: anything of a request still open, since someone is still waiting for
 our call.
 
@@ -27,6 +28,7 @@ from ivr.models import (
     AuditEntry,
     Call,
     CallBackAttempt,
+    CallbackNote,
     CallbackRequest,
     CallEvent,
     Recording,
@@ -132,6 +134,7 @@ def _delete_requests(connection: Connection, ids: list[int]) -> int:
     # The audit log keeps who did what; only its link to the request goes.
     connection.execute(sa.update(AuditEntry).where(AuditEntry.request_id.in_(ids))
                        .values(request_id=None))
+    connection.execute(sa.delete(CallbackNote).where(CallbackNote.request_id.in_(ids)))
     connection.execute(sa.delete(CallBackAttempt).where(CallBackAttempt.request_id.in_(ids)))
     connection.execute(sa.delete(RequestCall).where(RequestCall.request_id.in_(ids)))
     # Checked again inside the transaction: a request reopened meanwhile is not touched.

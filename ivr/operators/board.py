@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from ivr.models import Call, CallBackAttempt, CallbackRequest, CallEvent, Operator
-from ivr.operators import call_back, claims, desk_time, figures, presence
+from ivr.operators import call_back, claims, desk_time, figures, presence, retries
 
 QUEUED = "operator:queued"
 WAIT_MARGIN = timedelta(minutes=5)
@@ -121,11 +121,12 @@ def operators_now(session: Session, now: datetime) -> list[PersonNow]:
 
 
 def requests_due(session: Session, now: datetime, claim_minutes: int) -> int:
-    """Open callback requests nobody holds, except those whose caller asked us to wait for
-    their call."""
+    """Open callback requests that may be tried now and nobody holds, except those whose
+    caller asked us to wait for their call (a next try still to come, or a supervisor's
+    decision awaited, is not due)."""
     return int(session.scalar(
         sa.select(sa.func.count()).select_from(CallbackRequest).where(
-            CallbackRequest.status == "open",
+            retries.due(now),
             sa.or_(CallbackRequest.safe_window.is_(None), CallbackRequest.safe_window != "wait"),
             sa.or_(CallbackRequest.claimed_by.is_(None),
                    CallbackRequest.claimed_at <= claims.lapse_before(now, claim_minutes))))

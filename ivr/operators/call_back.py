@@ -19,7 +19,7 @@ from ivr import paths
 from ivr.database import unit_of_work
 from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
-from ivr.operators import audit, claims, presence
+from ivr.operators import audit, claims, presence, retries
 from ivr.operators.identity import Staff
 from ivr.settings import Settings
 from ivr.twilio.call_status import ended, moved_forward
@@ -212,11 +212,18 @@ def operator_progress(hotline: Hotline, attempt_id: int | None, status: str | No
 
 
 def caller_progress(hotline: Hotline, attempt_id: int | None, status: str | None) -> None:
-    """The caller's leg moved on: ringing, answered, no answer, busy."""
+    """The caller's leg moved on: ringing, answered, no answer, busy. Not reached (no
+    answer, busy, failed) is the attempt's outcome at once: the request goes back to the
+    queue for a later try, as if the operator had recorded "no answer"."""
     with unit_of_work(hotline.engine) as session:
         found = _attempt_and_request(session, attempt_id)
-        if found is not None and status is not None:
-            found[0].caller_status = moved_forward(found[0].caller_status, status)
+        if found is None or status is None:
+            return
+        attempt = found[0]
+        attempt.caller_status = moved_forward(attempt.caller_status, status)
+        if attempt.caller_status in retries.NO_ANSWER_STATUSES:
+            session.flush()
+            claims.caller_not_reached(session, attempt, hotline.clock.now(), hotline.settings)
 
 
 def caller_dialed(hotline: Hotline, attempt_id: int | None, dial_status: str) -> Plan:

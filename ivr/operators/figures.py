@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, CallbackRequest, CallEvent, Ring
+from ivr.models import Call, CallbackRequest, Ring
 
 DAYS = 7
 
@@ -21,8 +21,15 @@ class Figures:
     answered: int  # by an operator
     requests: int  # callback requests made
     called_back: int  # reached by an operator
-    abandoned: int  # hung up while waiting for an operator
+    # Requests of callers who hung up, as the queue shows them: in the operators' queue
+    # (queue_hangup), and while their request was being taken (abandoned).
+    hung_up_in_queue: int
+    hung_up_taking: int
     median_minutes: int | None  # from the request to reaching the person
+
+    @property
+    def abandoned(self) -> int:
+        return self.hung_up_in_queue + self.hung_up_taking
 
 
 def start_of_day(now: datetime) -> datetime:
@@ -47,16 +54,15 @@ def figures(session: Session, languages: tuple[str, ...], since: datetime,
         sa.select(CallbackRequest.language, sa.func.count()).where(
             CallbackRequest.created_at >= since, CallbackRequest.created_at < until)
         .group_by(CallbackRequest.language))
-    abandoned = per_language(
-        sa.select(Call.language, sa.func.count(sa.distinct(CallEvent.call_sid)))
-        .join(Call, Call.call_sid == CallEvent.call_sid)
-        .where(CallEvent.outcome == "queue:abandoned", CallEvent.at >= since,
-               CallEvent.at < until)
-        .group_by(Call.language))
+    hung_up = {reason: per_language(
+        sa.select(CallbackRequest.language, sa.func.count()).where(
+            CallbackRequest.reason == reason, CallbackRequest.created_at >= since,
+            CallbackRequest.created_at < until)
+        .group_by(CallbackRequest.language)) for reason in ("queue_hangup", "abandoned")}
     waits = _time_to_call_back(session, since, until)
     return {code: Figures(calls.get(code, 0), answered.get(code, 0), requests.get(code, 0),
-                          len(waits.get(code, [])), abandoned.get(code, 0),
-                          _median(waits.get(code, [])))
+                          len(waits.get(code, [])), hung_up["queue_hangup"].get(code, 0),
+                          hung_up["abandoned"].get(code, 0), _median(waits.get(code, [])))
             for code in languages}
 
 

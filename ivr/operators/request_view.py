@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from ivr.callback_requests import recordings
 from ivr.models import CallBackAttempt, CallbackRequest
-from ivr.operators import call_back, claims
+from ivr.operators import call_back, claims, retries
 from ivr.operators.caller_display import LocalTime, local_time, masked, pretty, waited
 from ivr.operators.identity import Staff
 from ivr.phones import PhoneVault
@@ -29,8 +29,7 @@ class RequestView:
     call: CallBackAttempt | None  # the latest call placed from the page
     call_live: bool
     held_until: datetime | None  # when the claim lapses
-    notes: str | None  # opened from their sealed form
-    notes_unreadable: bool  # sealed under none of PHONE_ENCRYPTION_KEYS
+    state: str  # due, later (its next try is to come), decision (a supervisor's), closed
     message_ours: bool  # we hold our own copy of their message (else it is still at Twilio)
     shown: call_back.ShownNumber | None = None  # what their phone will show for our call
 
@@ -42,18 +41,17 @@ def view_of(session: Session, vault: PhoneVault, staff: Staff, request: Callback
     holding = request.status == "open" and claims.held(request, now, claim_minutes)
     mine = holding and request.claimed_by == staff.id
     latest = call_back.latest_call(session, request.id)
-    notes = vault.unseal(request.notes) if request.notes else None
     return RequestView(
         request=request, masked=masked(number), number=pretty(number) if revealed else None,
         local=local_time(request.caller_timezone, request.safe_window, now,
                          request.caller_utc_offset),
         waited=waited(request.created_at, now),
         holder=claims.claimer_name(session, request) if holding else None, mine=mine,
-        history=claims.history(session, request.id), call=latest,
+        history=claims.history(session, vault, request.id), call=latest,
         call_live=latest is not None and latest.ended_at is None,
         held_until=request.claimed_at + timedelta(minutes=claim_minutes)
         if holding and request.claimed_at is not None else None,
-        notes=notes, notes_unreadable=request.notes is not None and notes is None,
+        state=retries.state(request, now),
         message_ours=request.recording_sid is not None
         and recordings.is_ours(session, request.recording_sid),
         shown=call_back.shown_number(settings, number, request.may_identify)

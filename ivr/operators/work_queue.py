@@ -1,11 +1,15 @@
 """The queue as an operator sees it: the requests of their languages, most urgent first
-(priority, then who reached us first), filtered and a page at a time."""
+(priority, then who reached us first), filtered and a page at a time. Those due come first;
+then those waiting for their next try after "no answer" (soonest first), then those waiting
+for a supervisor's decision (ivr.operators.retries). A request that is due again is back
+among the due ones in its old place: its priority and first call order it, as before."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,10 +17,12 @@ from sqlalchemy.orm import Session
 from ivr.callback_requests.store import REASONS
 from ivr.database import page_asked, page_within
 from ivr.models import CallbackRequest, Operator
+from ivr.operators import retries
 from ivr.operators.claims import CLOSING_OUTCOMES, lapse_before
 
-# The page's statuses: open, and its views of open (waiting, claimed) and of closed (done).
-STATUSES = ("open", "waiting", "claimed", "done")
+# The page's statuses: open, and its views of open (waiting, claimed; due now, next try
+# later, needs a supervisor's decision) and of closed (done).
+STATUSES = ("open", "waiting", "claimed", "due", "later", "decision", "done")
 # What `ivr callbacks list --status` takes: the page's, and each status a request is stored with.
 LISTED_STATUSES = (*STATUSES, *CLOSING_OUTCOMES)
 PAGE_SIZE = 50
@@ -56,6 +62,7 @@ class Row:
     request: CallbackRequest
     claimed_by: str | None  # the holder's name while their claim lasts
     mine: bool
+    state: str  # due, later, decision or closed (retries.state)
 
 
 @dataclass(frozen=True)
@@ -88,8 +95,7 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
                                .where(*conditions)) or 0
     page, pages = page_within(filters.page, total, PAGE_SIZE)
     order = ((CallbackRequest.closed_at.desc(), CallbackRequest.id.desc())
-             if filters.status == "done" else
-             (CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id))
+             if filters.status == "done" else queue_order(now))
     holder = sa.case((CallbackRequest.claimed_at > lapse_before(now, claim_minutes),
                       Operator.name), else_=None)
     rows = session.execute(
@@ -98,9 +104,19 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
         .where(*conditions).order_by(*order)
         .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
     return QueuePage(
-        rows=[Row(request, name, name is not None and request.claimed_by == staff_id)
+        rows=[Row(request, name, name is not None and request.claimed_by == staff_id,
+                  retries.state(request, now))
               for request, name in rows],
         total=total, page=page, pages=pages, waiting_per_language=counts)
+
+
+def queue_order(now: datetime) -> tuple[Any, ...]:
+    """Due first, by priority and first call; then next tries to come, soonest first; then
+    those a supervisor must decide on."""
+    later = retries.later(now)
+    bucket = sa.case((CallbackRequest.decision_since.is_not(None), 2), (later, 1), else_=0)
+    return (bucket, sa.case((later, CallbackRequest.next_try_at), else_=None),
+            CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id)
 
 
 def _conditions(languages: tuple[str, ...], filters: Filters, now: datetime,
@@ -115,8 +131,10 @@ def _conditions(languages: tuple[str, ...], filters: Filters, now: datetime,
 
 def status_condition(status: str, now: datetime, claim_minutes: int) -> sa.ColumnElement[bool]:
     """The requests a status names: waiting (open, and nobody's claim holds it), claimed
-    (open, and someone's claim has not lapsed), done (closed, whatever the outcome), or a
-    status as stored (open, or the outcome that closed the request)."""
+    (open, and someone's claim has not lapsed), due (open, to be tried now), later (open,
+    its next try to come), decision (open, tried CALLBACK_MAX_ATTEMPTS times: a supervisor
+    decides), done (closed, whatever the outcome), or a status as stored (open, or the
+    outcome that closed the request)."""
     is_open = CallbackRequest.status == "open"
     unclaimed = sa.or_(CallbackRequest.claimed_by.is_(None),
                        CallbackRequest.claimed_at <= lapse_before(now, claim_minutes))
@@ -126,4 +144,10 @@ def status_condition(status: str, now: datetime, claim_minutes: int) -> sa.Colum
         return sa.and_(is_open, unclaimed)
     if status == "claimed":
         return sa.and_(is_open, sa.not_(unclaimed))
+    if status == "due":
+        return retries.due(now)
+    if status == "later":
+        return retries.later(now)
+    if status == "decision":
+        return retries.awaiting_decision()
     return CallbackRequest.status == status

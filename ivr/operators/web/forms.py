@@ -9,7 +9,7 @@ from wtforms.validators import AnyOf, DataRequired, Length
 
 from ivr.operators.accounts import ROLES
 from ivr.operators.blocking import BLOCK_DAYS
-from ivr.operators.claims import NOTES_LIMIT, OUTCOMES
+from ivr.operators.claims import DECISIONS, NOTES_LIMIT, OUTCOMES
 
 
 class SignInForm(FlaskForm):
@@ -28,7 +28,9 @@ class ButtonForm(FlaskForm):
 
 
 class NotesForm(FlaskForm):
-    notes = TextAreaField(_l("Notes"), validators=[Length(max=NOTES_LIMIT)])
+    """A note added to the request's history (under the call going on, if any)."""
+
+    notes = TextAreaField(_l("Note"), validators=[Length(max=NOTES_LIMIT)])
 
 
 OUTCOME_LABELS = {
@@ -43,6 +45,14 @@ OUTCOME_LABELS = {
 # Choices are plain strings checked here; the templates write the radios and selects.
 class OutcomeForm(FlaskForm):
     outcome = StringField(_l("Outcome"), validators=[DataRequired(), AnyOf(OUTCOMES)])
+    # A note about this try, kept under it in the history.
+    note = TextAreaField(_l("Note"), validators=[Length(max=NOTES_LIMIT)])
+
+
+class DecisionForm(FlaskForm):
+    """A supervisor's decision after the last try: try again, or close with an outcome."""
+
+    decision = StringField(_l("Decision"), validators=[DataRequired(), AnyOf(DECISIONS)])
 
 
 class SwitchForm(FlaskForm):

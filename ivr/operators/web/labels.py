@@ -5,11 +5,13 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ivr.operators.claims import CLOSING_OUTCOMES as CLAIM_CLOSING
 from ivr.operators.claims import OUTCOMES as CLAIM_OUTCOMES
 from ivr.operators.web.forms import OUTCOME_LABELS
 
 REASONS = {
-    "abandoned": _l("Hung up while waiting"),
+    "queue_hangup": _l("Hung up in the queue"),
+    "abandoned": _l("Hung up while leaving a request"),
     "waited_too_long": _l("Waited too long"),
     "no_operator": _l("No operator free"),
     "surge": _l("Too many calls"),
@@ -21,7 +23,8 @@ WINDOWS = {"any": _l("any time"), "day": _l("daytime, 9:00–18:00"),
            "evening": _l("evenings, 18:00–22:00"),
            "wait": _l("do not call: they will call us again")}
 STATUSES = {"open": _l("Open"), "waiting": _l("Waiting, not claimed"),
-            "claimed": _l("Claimed"), "done": _l("Done")}
+            "claimed": _l("Claimed"), "due": _l("Due now"), "later": _l("Next try later"),
+            "decision": _l("Needs a decision"), "done": _l("Done")}
 OUTCOMES = {**OUTCOME_LABELS, "open": _l("Open")}
 OUTCOME_CHOICES = tuple((code, OUTCOME_LABELS[code]) for code in CLAIM_OUTCOMES)
 CALL_STATUSES = {
@@ -39,6 +42,7 @@ ACTIONS = {
     "dismiss_flag": _l("many calls let be"),
     "second_factor": _l("second factor"),
     "presence": _l("presence"), "paused": _l("paused after missed calls"),
+    "decision": _l("decided after the last try"),
 }
 # What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
 PRESENCE_STATES = {
@@ -49,6 +53,9 @@ PRESENCE_STATES = {
 
 def presence_state(code: str) -> str:
     return str(PRESENCE_STATES.get(code, code))
+
+
+DECISIONS = {"retry": _l("Try again"), **{code: OUTCOME_LABELS[code] for code in CLAIM_CLOSING}}
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),
                 "DEBUG": _l("Debug")}

@@ -17,6 +17,7 @@ from ivr.operators import (
     audit,
     availability,
     blocking,
+    claims,
     export,
     figures,
     presence,
@@ -27,15 +28,17 @@ from ivr.operators.web.context import actor, hotline, languages, now
 from ivr.operators.web.forms import (
     BlockForm,
     ButtonForm,
+    DecisionForm,
     FlagForm,
     NewOperatorForm,
     PasswordForm,
     SwitchForm,
 )
-from ivr.operators.web.login import supervisors_only
+from ivr.operators.web.login import me, supervisors_only
 from ivr.twilio import alerts
 
 bp = Blueprint("supervision", __name__, url_prefix="/operators")
+Reply = BaseResponse | tuple[str, int]
 
 
 bp.before_request(protect_forms)
@@ -205,6 +208,29 @@ def block_request_caller(request_id: int) -> BaseResponse:
             int(form.days.data or 0), form.reason.data or ""))
     else:
         flash(_("Give a reason and how long."), "error")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/requests/<int:request_id>/decision", methods=["POST"])
+@supervisors_only
+def decision(request_id: int) -> Reply:
+    """After the last try without an answer: try again, or close the request."""
+    form = DecisionForm()
+    if not form.validate_on_submit():
+        flash(_("Choose what to do with the request."), "error")
+        return redirect(url_for("operators.request_page", request_id=request_id))
+    try:
+        decided = claims.decide(db.session(), me(), request_id, str(form.decision.data), now(),
+                                request.remote_addr)
+    except claims.NotFound:
+        return render_template("operators/error.html", code=404), 404
+    except claims.NoDecisionAwaited:
+        db.session.rollback()
+        flash(_("This request does not wait for a decision (any more)."), "error")
+        return redirect(url_for("operators.request_page", request_id=request_id))
+    db.session.commit()
+    flash(_("It will be tried again: it is due now.") if decided.status == "open"
+          else _("The request is closed."), "info")
     return redirect(url_for("operators.request_page", request_id=request_id))
 
 

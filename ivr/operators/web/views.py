@@ -287,6 +287,9 @@ def claim(request_id: int) -> BaseResponse:
         return redirect(url_for("operators.queue"))
     if result == "closed":
         flash(_("This request is closed already: nobody needs to call."), "info")
+    if result == "decision":
+        flash(_("This request was tried as many times as we try: a supervisor decides now."),
+              "info")
     return redirect(url_for("operators.request_page", request_id=request_id))
 
 
@@ -294,8 +297,7 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
     request_row = claims.visible(db.session(), me(), request_id)
     details = view_of(db.session(), hotline().vault, me(), request_row, now(), minutes(),
                       revealed=revealed, settings=hotline().settings)
-    notes = NotesForm(data={"notes": details.notes or ""})
-    return render_template("operators/request.html", view=details, notes=notes,
+    return render_template("operators/request.html", view=details, notes=NotesForm(),
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
                            can_call=hotline().settings.hotline_number is not None,
                            block_days=BLOCK_DAYS), status
@@ -368,13 +370,16 @@ def release(request_id: int) -> BaseResponse:
 def notes(request_id: int) -> Reply:
     form = NotesForm()
     if not form.validate_on_submit():
-        flash(_("Notes are limited to %(count)d characters.", count=claims.NOTES_LIMIT),
+        flash(_("A note is limited to %(count)d characters.", count=claims.NOTES_LIMIT),
               "error")
         return _request_page(request_id, status=400)
-    claims.save_notes(db.session(), hotline().vault, me(), request_id, form.notes.data or "",
-                      now(), minutes())
+    kept = claims.add_note(db.session(), hotline().vault, me(), request_id,
+                           form.notes.data or "", now(), minutes())
     db.session.commit()
-    flash(_("Notes saved."), "info")
+    if kept:
+        flash(_("Note saved."), "info")
+    else:
+        flash(_("The note is empty: nothing was saved."), "error")
     return redirect(url_for("operators.request_page", request_id=request_id))
 
 
@@ -383,12 +388,22 @@ def notes(request_id: int) -> Reply:
 def outcome(request_id: int) -> Reply:
     form = OutcomeForm()
     if not form.validate_on_submit() or form.outcome.data not in claims.OUTCOMES:
-        flash(_("Choose what happened first."), "error")
+        flash(_("Choose what happened first.") if form.outcome.errors or not form.note.errors
+              else _("A note is limited to %(count)d characters.", count=claims.NOTES_LIMIT),
+              "error")
         return _request_page(request_id, status=400)
-    claims.record_outcome(db.session(), me(), request_id, str(form.outcome.data), now(),
-                          minutes())
+    recorded = claims.record_outcome(db.session(), me(), request_id, str(form.outcome.data),
+                                     now(), hotline().settings, hotline().vault,
+                                     form.note.data or "")
     db.session.commit()
-    flash(_("Outcome recorded."), "info")
+    if recorded.decision_since is not None:
+        flash(_("No answer again: it was tried as many times as we try. A supervisor decides "
+                "now."), "info")
+    elif recorded.status == "open" and recorded.next_try_at is not None:
+        flash(_("No answer: the request is back in the queue, next try at %(time)s.",
+                time=_desk_time(recorded.next_try_at, "%H:%M")), "info")
+    else:
+        flash(_("Outcome recorded."), "info")
     return redirect(url_for("operators.queue"))
 
 
