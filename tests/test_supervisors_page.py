@@ -195,22 +195,26 @@ def test_the_audit_log_lists_what_happened_and_cannot_be_changed(page: Flask,
     assert "That did not work" in refused.get_data(as_text=True)
 
 
-def test_every_text_on_the_page_has_its_russian_translation() -> None:
-    messages = {message[2] if isinstance(message[2], str) else message[2][0]
+@pytest.mark.parametrize("language", ["ru", "uk"])
+def test_every_text_on_the_page_has_its_russian_and_ukrainian_translation(language: str) -> None:
+    messages = {(message[4], message[2] if isinstance(message[2], str) else message[2][0])
                 for message in extract_from_dir(
                     str(WEB), method_map=[("**.py", "python"),
                                           ("**/templates/**.html", "jinja2")],
                     keywords={"_": None, "_l": None, "gettext": None,
-                              "ngettext": (1, 2), "lazy_gettext": None})}
-    po_path = WEB / "translations" / "ru" / "LC_MESSAGES" / "messages.po"
+                              "ngettext": (1, 2), "lazy_gettext": None,
+                              "pgettext": ((1, "c"), 2)})}
+    po_path = WEB / "translations" / language / "LC_MESSAGES" / "messages.po"
     with po_path.open("rb") as po_file:
         catalog = read_po(po_file)
     with po_path.with_suffix(".mo").open("rb") as mo_file:
         compiled = read_mo(mo_file)
 
-    translated = {message.id if isinstance(message.id, str) else message.id[0]
-                  for message in catalog if message.id and message.string}
-    assert messages - {""} <= translated
+    translated = {(message.context, message.id if isinstance(message.id, str) else message.id[0])
+                  for message in catalog
+                  if message.id and message.string
+                  and all(message.string if isinstance(message.string, tuple) else (1,))}
+    assert messages - {(None, "")} <= translated
     def ids(messages: object) -> set[str]:
         return {str(tuple(message.id) if isinstance(message.id, list | tuple) else message.id)
                 for message in messages}  # type: ignore[attr-defined]
