@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: run test lint typecheck unit bench drill journeys lock clean
+.PHONY: run test lint typecheck unit bench drill journeys screenshots lock clean
 
 # Every install takes the versions in constraints.txt: what the tests last passed with.
 PIP := $(BIN)/pip install --quiet --disable-pip-version-check -c constraints.txt
@@ -54,6 +54,10 @@ drill: $(VENV)/installed-dev
 
 journeys: $(VENV)/installed-dev
 	$(BIN)/python -m bench.journeys
+
+# The operators' page in Ukrainian at 1280 and 390 px, on a demo database (needs chromium).
+screenshots: $(VENV)/installed-dev
+	$(BIN)/python -m bench.screenshots bench/out/screenshots/demo
 
 # Take the newest releases pyproject.toml's ranges allow into constraints.txt (then run
 # `make test`, and commit constraints.txt with what changed).

@@ -142,7 +142,7 @@ class Operator(Base):
     last_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Signing out ends every session of the person, a copied cookie's too.
     sessions_ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The language of the operators' page for them: en or ru.
+    # The language of the operators' page for them: en, ru or uk (web.PAGE_LANGUAGES).
     page_language: Mapped[str] = mapped_column(sa.String(8), default="en",
                                                server_default="en")
     # The second factor: a TOTP secret (encrypted like a number, with the same keys), the

@@ -92,7 +92,8 @@ def test_an_edited_time_is_found_too(page: Flask) -> None:
            .values(at=datetime(2026, 1, 1, tzinfo=UTC)))
 
     assert verify(page)[0] == 1
-    assert f"Chain broken at entry #{reveal} (2026-01-01 00:00:00 UTC)" in audit_page(page)
+    # On the desk's clock (Kyiv, two hours ahead in winter); the CLI says UTC.
+    assert f"Chain broken at entry #{reveal} (2026-01-01 02:00:00)" in audit_page(page)
 
 
 def test_a_deleted_entry_is_found_at_the_one_after_it(page: Flask) -> None:

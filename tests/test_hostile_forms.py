@@ -39,6 +39,7 @@ FORMS: list[tuple[str, tuple[str, ...]]] = [
     ("/operators/requests/{id}/reveal", ()),
     ("/operators/requests/{id}/release", ()),
     ("/operators/language", ("page_language", "next")),
+    ("/operators/password", ("current", "new", "again", "code")),
     ("/operators/team", ("login", "name", "phone", "role", "password")),
     ("/operators/team/{login}/active", ("on",)),
     ("/operators/team/{login}/password", ("password",)),
@@ -47,7 +48,8 @@ FORMS: list[tuple[str, tuple[str, ...]]] = [
 ]
 PAGES = ["/operators/", "/operators/queue/rows", "/operators/requests/{id}",
          "/operators/requests/{id}/progress", "/operators/figures", "/operators/audit",
-         "/operators/team", "/operators/export.csv", "/operators/alerts"]
+         "/operators/team", "/operators/export.csv", "/operators/alerts",
+         "/operators/password", "/operators/callers"]
 QUERY_NAMES = ["language", "status", "reason", "page", "next"]
 
 

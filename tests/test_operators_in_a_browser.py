@@ -8,6 +8,7 @@ in bench/out/screenshots/ for a person to look at."""
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -25,7 +26,7 @@ from werkzeug.serving import make_server
 from ivr.database import db
 from ivr.operators import accounts, presence
 from ivr.twilio.phone_simulator import Phone
-from tests.conftest import NOON
+from tests.conftest import NOON, phone_for
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
     PASSWORD,
@@ -266,7 +267,8 @@ def test_supervisor_sees_an_alert_twilio_posted(browser: Any, served: str, app: 
     assert rows.count() == 2
     newest = rows.nth(0).inner_text()
     assert "12100" in newest and "Error" in newest and CALL_SID in newest
-    assert newer.strftime("%Y-%m-%d %H:%M:%S") in newest
+    # On the desk's clock (DESK_TIMEZONE, Kyiv by default).
+    assert newer.astimezone(ZoneInfo("Europe/Kyiv")).strftime("%Y-%m-%d %H:%M:%S") in newest
     assert "<Say> inside <Gather> was not closed" in newest  # markup shown as text
     assert "/voice/menu/input?node=main&lang=ru" in newest
     assert "11200" in rows.nth(1).inner_text() and "Warning" in rows.nth(1).inner_text()
@@ -462,3 +464,131 @@ def test_a_no_answer_late_in_their_evening_is_tried_again_at_their_next_evening_
     assert order(page, lesia, taras) == [lesia, taras]
     assert page.console_errors == []
     page.context.close()
+
+
+# Every page on a phone 390 px wide: nothing scrolls sideways, the supervisors' tables fold
+# into cards, the chart's dates can be read, and the key words of each page are on the
+# screen. Sofia, a supervisor, goes through them all with some data on them, in English and
+# in Ukrainian.
+WIDTH = 390
+PHONE = {"width": WIDTH, "height": 844}
+
+@pytest.fixture
+def desk(make_app: Callable[..., Flask]) -> Iterator[tuple[Flask, str]]:
+    """A desk with a second factor required, two callers' requests (one number called twice,
+    so it is flagged), and an alert from Twilio."""
+    app = make_app(OPERATORS_2FA="required", FLAG_CALLS_FROM_ONE_NUMBER="2")
+    with contextlib.contextmanager(serve)(app) as base:
+        phone = phone_for(app)
+        request_by_call(phone)
+        request_by_call(phone)
+        request_by_call(phone, caller=RUSSIAN_CALLER, language="ru", identify=True)
+        signed_post(app.test_client(), "/twilio/debugger", alert())
+        yield app, base
+
+
+def fits(page: Any, name: str, *texts: str) -> None:
+    """Nothing is wider than the phone, and each text (or `css=` locator) is on the screen,
+    inside its width."""
+    page.screenshot(path=str(SCREENSHOTS / f"phone-{name}-{WIDTH}.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= WIDTH, f"{name} is {width}px wide on a {WIDTH}px phone"
+    # Nor does a table scroll sideways inside the page: it folds into cards instead.
+    wide = page.evaluate("""Array.from(document.querySelectorAll('main .scroll, main table'))
+        .filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.className)""")
+    assert wide == [], f"{name}: {wide} scroll sideways"
+    for text in texts:
+        shown = (page.locator(text) if text.startswith("css=")
+                 else page.get_by_text(text, exact=False)).first
+        assert shown.is_visible(), f"{name}: {text!r} is not shown"
+        box = shown.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= WIDTH + 1, \
+            f"{name}: {text!r} sticks out"
+
+
+def open_phone(browser: Any) -> Any:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_context(viewport=PHONE).new_page()
+    page.console_errors = []
+    page.on("console", lambda message: page.console_errors.append(message.text)
+            if message.type == "error" else None)
+    return page
+
+
+def sign_in_as_sofia(page: Any, base: str) -> None:
+    page.goto(f"{base}/operators/login")
+    page.fill("#login", "sofia")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_every_page_fits_a_phone_390_px_wide(browser: Any,
+                                              desk: tuple[Flask, str]) -> None:
+    app, base = desk
+    first, second = requests_in(app)
+    page = open_phone(browser)
+    page.goto(f"{base}/operators/login")
+    fits(page, "sign-in", "Sign in", "Українська")
+
+    sign_in_as_sofia(page, base)
+    page.wait_for_url(f"{base}/operators/enrol")
+    fits(page, "enrol", "Set up your second factor", "Confirm")
+    totp = pyotp.TOTP(page.text_content("#totp-secret") or "")
+    page.fill("#code", totp.now())
+    page.click("button[type=submit]")
+    fits(page, "recovery-codes", "Your recovery codes", "I have written them down")
+    page.click("#to-queue")
+    page.wait_for_url(f"{base}/operators/")
+    fits(page, "queue", "Callback queue", "css=button:has-text('Claim')", "+380 50 ••• ••67",
+         "My password")
+
+    page.locator(f"#request-{first.id} button:has-text('Claim')").click()
+    page.wait_for_url(f"{base}/operators/requests/{first.id}")
+    fits(page, "request", "Call back through my phone", "Save notes", "Record the outcome")
+    page.locator("input[value=reached]").check()
+    page.click("button:has-text('Record the outcome')")
+    page.wait_for_url(f"{base}/operators/")
+
+    page.goto(f"{base}/operators/requests/{second.id}")
+    fits(page, "request-not-claimed", "To call back, claim this request first")
+    page.goto(f"{base}/operators/figures")
+    fits(page, "figures", "Figures", "Today", "Last 7 days", "Ukrainian", "Surge switch",
+         "css=svg.chart")
+    labels = page.locator("svg.chart text.label").evaluate_all(
+        "texts => texts.map(t => t.getBoundingClientRect())"
+        ".map(r => ({left: r.left, right: r.right, height: r.height}))")
+    assert len(labels) == 7
+    assert all(label["height"] >= 10 for label in labels), labels  # readable on a phone
+    assert all(a["right"] <= b["left"] for a, b in itertools.pairwise(labels)), labels
+    page.goto(f"{base}/operators/team")
+    fits(page, "team", "Team", "olena", "Add an operator")
+    page.goto(f"{base}/operators/audit")
+    fits(page, "audit", "Audit log", "css=table.audit td:has-text('sofia')")
+    page.goto(f"{base}/operators/alerts")
+    fits(page, "alerts", "Twilio alerts", "11200")
+    page.goto(f"{base}/operators/callers")
+    fits(page, "callers", "Many calls from one number", "+380 50 ••• ••67", "Let be")
+    page.locator("table.flags input[name=reason]").fill("many silent calls")
+    page.locator("table.flags button:has-text('Block')").click()
+    page.wait_for_url(f"{base}/operators/callers")
+    fits(page, "callers-blocked", "Blocked numbers", "many silent calls", "Unblock")
+    page.goto(f"{base}/operators/password")
+    fits(page, "password", "Change your password", "Current password", "Change the password")
+
+    page.select_option("#page_language", "uk")
+    page.wait_for_selector("a:has-text('Черга')")
+    page.goto(f"{base}/operators/")
+    fits(page, "queue-uk", "Черга зворотних дзвінків", "Мій пароль")
+    page.goto(f"{base}/operators/figures")
+    fits(page, "figures-uk", "Показники", "Сьогодні", "Останні 7 днів",
+         "css=table.figures th:has-text('Українська')")
+    page.goto(f"{base}/operators/team")
+    fits(page, "team-uk", "Команда", "Додати оператора")
+    assert page.console_errors == []
+    page.context.close()
+
+    again = open_phone(browser)
+    sign_in_as_sofia(again, base)
+    again.wait_for_url(f"{base}/operators/second-factor")
+    fits(again, "second-factor", "Your code", "Go on")
+    again.context.close()

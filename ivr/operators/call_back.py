@@ -15,7 +15,7 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr import paths
+from ivr import paths, phones
 from ivr.database import unit_of_work
 from ivr.menu.plans import Ask, DialNumber, Hangup, Plan, Say, target
 from ivr.models import CallBackAttempt, CallbackRequest, Operator
@@ -49,6 +49,21 @@ class CannotCall(Exception):
     """The call could not be placed; the message says why, without any number."""
 
 
+class CannotDial(Exception):
+    """No call can be placed for this request at all; `reason` is one of CANNOT_DIAL."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# Why no call back can be placed, whoever holds the request (checked in this order):
+# no HOTLINE_NUMBER to ring the operator from; a number that is not a phone number; no
+# number of CALLBACK_CALLER_IDS for the caller's country, where the published one may not
+# stand in for it.
+CANNOT_DIAL = ("no_hotline_number", "not_dialable", "no_caller_id")
+
+
 @dataclass(frozen=True)
 class ShownNumber:
     """The number a caller's phone shows for our call back: in a phone someone else checks,
@@ -61,7 +76,10 @@ class ShownNumber:
 def shown_number(settings: Settings, caller: str, may_identify: bool) -> ShownNumber | None:
     """The pool's first number for the caller's country code (else its first plain one),
     never the published number unless the caller agreed that we say who we are. With no
-    pool, the published number, as before there was one: the page warns the operator."""
+    pool, the published number, as before there was one: the page warns the operator. None
+    when no call back can show anything: no HOTLINE_NUMBER, or a pool with no number for the
+    caller's country where the published number may not stand in
+    (CALLBACK_MAY_SHOW_HOTLINE_NUMBER)."""
     if settings.hotline_number is None:
         return None
     hotline = settings.hotline_number
@@ -69,12 +87,25 @@ def shown_number(settings: Settings, caller: str, may_identify: bool) -> ShownNu
     country = _country_code(caller)
     candidates = ([number for code, number in pool if code == country]
                   or [number for code, number in pool if code is None])
+    if pool and not candidates and not settings.callback_may_show_hotline_number:
+        return None
     if may_identify and hotline in candidates:
         return ShownNumber(hotline, published=True)
     neutral = [number for number in candidates if number != hotline]
     if neutral:
         return ShownNumber(neutral[0], published=False)
     return ShownNumber(hotline, published=True)
+
+
+def cannot_dial(settings: Settings, caller: str, may_identify: bool) -> str | None:
+    """Why no call back can reach this caller (one of CANNOT_DIAL), or None if one can."""
+    if settings.hotline_number is None:
+        return "no_hotline_number"
+    if phones.normalise(caller) is None:
+        return "not_dialable"
+    if shown_number(settings, caller, may_identify) is None:
+        return "no_caller_id"
+    return None
 
 
 def _country_code(caller: str) -> int | None:
@@ -125,8 +156,13 @@ def call_now(session: Session, hotline: Hotline, staff: Staff, request_id: int,
 
     The attempt is committed before Twilio is asked: Twilio's webhooks for the call find it
     by its id, and may arrive before Twilio has even answered us. CallInProgress, NotYours,
-    AskedToWait (unless `despite_wait`) or CannotCall when it cannot be done.
+    CannotDial, AskedToWait (unless `despite_wait`) or CannotCall when it cannot be done.
     """
+    request = claims.mine(session, staff, request_id, now, claim_minutes)
+    reason = cannot_dial(hotline.settings, hotline.vault.decrypt(request.number),
+                         request.may_identify)
+    if reason is not None:
+        raise CannotDial(reason)
     attempt_id, phone = start(session, staff, request_id, now, claim_minutes, despite_wait)
     session.commit()
     place(hotline, attempt_id, phone, base)

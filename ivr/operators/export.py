@@ -1,4 +1,6 @@
-"""The supervisors' CSV export: every callback request, never its number; audited."""
+"""The supervisors' CSV export: every callback request, never its number; audited. Times
+are the desk's (DESK_TIMEZONE), each with its offset from UTC, so a spreadsheet at the desk
+reads them as the page does and nothing is ambiguous."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.models import CallbackRequest
-from ivr.operators import audit
+from ivr.operators import audit, desk_time
 from ivr.operators.audit import Actor
 
 COLUMNS = ("reference", "language", "reason", "priority", "status", "outcome",
@@ -19,7 +21,7 @@ COLUMNS = ("reference", "language", "reason", "priority", "status", "outcome",
 FILE_NAME = "callback-requests.csv"
 
 
-def requests_csv(session: Session, by: Actor, at: datetime) -> str:
+def requests_csv(session: Session, by: Actor, at: datetime, time_zone: str) -> str:
     audit.record_by(session, by, at, "export", detail="requests.csv")
     out = io.StringIO()
     writer = csv.writer(out)
@@ -27,13 +29,16 @@ def requests_csv(session: Session, by: Actor, at: datetime) -> str:
     rows = session.scalars(sa.select(CallbackRequest).order_by(CallbackRequest.id)
                            .execution_options(yield_per=1000))
     for row in rows:
-        writer.writerow(_row(row))
+        writer.writerow(_row(row, time_zone))
     return out.getvalue()
 
 
-def _row(row: CallbackRequest) -> list[object]:
+def _row(row: CallbackRequest, time_zone: str) -> list[object]:
+    def shown(at: datetime | None) -> str:
+        return desk_time.local(at, time_zone).isoformat() if at is not None else ""
+
     return [row.reference, row.language, row.reason, row.priority, row.status,
-            row.outcome or "", row.created_at.isoformat(), row.updated_at.isoformat(),
-            row.closed_at.isoformat() if row.closed_at else "", row.attempts,
+            row.outcome or "", shown(row.created_at), shown(row.updated_at),
+            shown(row.closed_at), row.attempts,
             row.callback_attempts, row.may_identify, row.safe_window or "",
             row.recording_sid is not None]

@@ -1,16 +1,18 @@
-"""The supervisors' figures, per language: today and the last 7 days."""
+"""The supervisors' figures, per language: today and the last 7 days, each day the desk's
+own (DESK_TIMEZONE), from its midnight to the next."""
 
 from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.models import Call, CallbackRequest, Ring
+from ivr.operators import desk_time
 
 DAYS = 7
 
@@ -32,8 +34,18 @@ class Figures:
         return self.hung_up_in_queue + self.hung_up_taking
 
 
-def start_of_day(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time(), tzinfo=UTC)
+def start_of_day(now: datetime, time_zone: str) -> datetime:
+    """Midnight of the desk's today."""
+    return desk_time.day_start(now, time_zone)
+
+
+def days_back(now: datetime, time_zone: str, back: int) -> tuple[datetime, datetime]:
+    """The desk's day `back` days before today: from its midnight to the next (23 or 25
+    hours on a day the clocks change)."""
+    today = desk_time.day_start(now, time_zone)
+    day = today.date() - timedelta(days=back)
+    return (datetime.combine(day, time(), tzinfo=today.tzinfo),
+            datetime.combine(day + timedelta(days=1), time(), tzinfo=today.tzinfo))
 
 
 def figures(session: Session, languages: tuple[str, ...], since: datetime,
@@ -91,16 +103,32 @@ class Day:
     called_back: int
 
 
-def by_day(session: Session, languages: tuple[str, ...], now: datetime) -> list[Day]:
-    """Requests made and people called back on each of the last 7 days: the chart."""
-    today = start_of_day(now)
+def by_day(session: Session, languages: tuple[str, ...], now: datetime,
+           time_zone: str) -> list[Day]:
+    """Requests made and people called back on each of the desk's last 7 days: the chart."""
     days = []
     for back in range(DAYS - 1, -1, -1):
-        since = today - timedelta(days=back)
-        totals = figures(session, languages, since, since + timedelta(days=1))
+        since, until = days_back(now, time_zone, back)
+        totals = figures(session, languages, since, until)
         days.append(Day(since.date(), sum(f.requests for f in totals.values()),
                         sum(f.called_back for f in totals.values())))
     return days
+
+
+@dataclass(frozen=True)
+class Page:
+    """The figures page: the desk's today, its last 7 days, and the chart's days."""
+
+    today: dict[str, Figures]
+    week: dict[str, Figures]
+    days: list[Day]
+
+
+def page(session: Session, languages: tuple[str, ...], now: datetime, time_zone: str) -> Page:
+    until = now + timedelta(seconds=1)
+    return Page(today=figures(session, languages, start_of_day(now, time_zone), until),
+                week=figures(session, languages, days_back(now, time_zone, DAYS - 1)[0], until),
+                days=by_day(session, languages, now, time_zone))
 
 
 @dataclass(frozen=True)
@@ -110,31 +138,47 @@ class Bar:
     height: int
     value: int
     kind: str
+    width: int
+
+    @property
+    def middle(self) -> int:
+        return self.x + self.width // 2
 
 
 @dataclass(frozen=True)
 class Chart:
-    """A bar chart laid out here, so the template only writes the SVG shapes."""
+    """A bar chart laid out here, so the template only writes the SVG shapes. Its labels
+    are centred on their day and sized for a phone: the chart shrinks to about 350 px
+    there, so a 14-unit label still reads at about 12 px."""
 
     width: int
     height: int
     bars: list[Bar]
-    labels: list[tuple[int, str]]
+    labels: list[tuple[int, str]]  # the middle of each day's slot, and its date
     top: int
+    plot: int  # the height of the tallest bar
+    baseline: int  # where the bars stand
 
 
-def chart(days: list[Day], width: int = 560, height: int = 180) -> Chart:
+LABEL_SIZE = 14  # in the chart's own units (see the stylesheet's .chart text)
+VALUE_ROOM = 18  # above the tallest bar, for its value
+DATE_ROOM = 24  # below the bars, for the dates
+
+
+def chart(days: list[Day], width: int = 420, height: int = 200) -> Chart:
     top = max([1, *(max(day.requests, day.called_back) for day in days)])
-    plot = height - 30
+    plot = height - VALUE_ROOM - DATE_ROOM
+    baseline = VALUE_ROOM + plot
     slot = width // max(len(days), 1)
+    bar_width = slot // 2 - 6
     bars: list[Bar] = []
     labels: list[tuple[int, str]] = []
     for index, day in enumerate(days):
-        x = index * slot + 6
+        left = index * slot + 6
         for offset, (value, kind) in enumerate(((day.requests, "requests"),
                                                 (day.called_back, "called"))):
             bar_height = round(plot * value / top)
-            bars.append(Bar(x + offset * (slot // 2 - 4), plot - bar_height + 10, bar_height,
-                            value, kind))
-        labels.append((x + slot // 2 - 6, day.day.strftime("%d.%m")))
-    return Chart(width, height, bars, labels, top)
+            bars.append(Bar(left + offset * (bar_width + 2), baseline - bar_height, bar_height,
+                            value, kind, bar_width))
+        labels.append((index * slot + slot // 2, day.day.strftime("%d.%m")))
+    return Chart(width, height, bars, labels, top, plot, baseline)

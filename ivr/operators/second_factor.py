@@ -76,6 +76,17 @@ def check(session: Session, vault: PhoneVault, operator: Operator, code: str,
     counts = sign_in.try_counted(session, operator.login, address, now)
     if isinstance(counts, sign_in.Refused):
         return counts
+    if not code_given(session, vault, operator, code, address, now):
+        return sign_in.Refused("wrong")
+    sign_in.succeeded(session, counts)
+    return staff_of(operator)
+
+
+def code_given(session: Session, vault: PhoneVault, operator: Operator, code: str,
+               address: str | None, now: datetime) -> bool:
+    """Whether the code is a fresh TOTP code of theirs (then taken) or an unspent recovery
+    code (then spent); a wrong one is in the audit log as a failed sign-in. The caller
+    counts the try (sign_in.try_counted) first."""
     secret = vault.unseal(operator.totp_secret or "")
     step = (_matching_step(secret, code, now, after=operator.totp_last_step)
             if secret is not None else None)
@@ -85,9 +96,8 @@ def check(session: Session, vault: PhoneVault, operator: Operator, code: str,
                      operator_id=operator.id, detail="recovery code used", address=address)
     elif not taken:
         _failed(session, operator, "wrong second factor", address, now)
-        return sign_in.Refused("wrong")
-    sign_in.succeeded(session, counts)
-    return staff_of(operator)
+        return False
+    return True
 
 
 def reset(session: Session, by: Actor, at: datetime, operator: Operator) -> None:

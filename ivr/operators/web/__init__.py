@@ -16,12 +16,12 @@ from werkzeug.routing import IntegerConverter, Map
 
 from ivr.database import db
 from ivr.operators.web import login
+from ivr.operators.web.forms import PAGE_LANGUAGES as PAGE_LANGUAGES
 from ivr.operators.web.sessions import SessionsExceptForTwilio
 from ivr.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 PREFIX = "/operators"
-PAGE_LANGUAGES = ("en", "ru")
 # The largest id a row can have (a 64-bit signed column, on SQLite and PostgreSQL alike).
 LARGEST_ID = 2**63 - 1
 # No inline scripts or styles; nothing from anywhere else (the page works with no internet).

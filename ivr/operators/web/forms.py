@@ -11,6 +11,9 @@ from ivr.operators.accounts import ROLES
 from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.claims import DECISIONS, NOTES_LIMIT, OUTCOMES
 
+# The languages the page is written in (English, and the catalogues under translations/).
+PAGE_LANGUAGES = ("en", "ru", "uk")
+
 
 class SignInForm(FlaskForm):
     login = StringField(_l("Login"), validators=[DataRequired(), Length(max=64)])
@@ -62,7 +65,7 @@ class SwitchForm(FlaskForm):
 
 
 class LanguageForm(FlaskForm):
-    page_language = StringField(_l("Page language"), validators=[AnyOf(("en", "ru"))])
+    page_language = StringField(_l("Page language"), validators=[AnyOf(PAGE_LANGUAGES)])
 
 
 class NewOperatorForm(FlaskForm):
@@ -77,6 +80,13 @@ class PasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
 
 
+class OwnPasswordForm(FlaskForm):
+    """A person changes their own password (and proves it is them)."""
+
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    again = PasswordField(_l("New password again"), validators=[DataRequired(), Length(max=256)])
+    code = StringField(_l("Code"), validators=[Length(max=32)])
 
 
 class BlockForm(FlaskForm):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from ivr.operators.accounts import MIN_PASSWORD
 from ivr.operators.claims import CLOSING_OUTCOMES as CLAIM_CLOSING
 from ivr.operators.claims import OUTCOMES as CLAIM_OUTCOMES
 from ivr.operators.web.forms import OUTCOME_LABELS
@@ -59,6 +60,42 @@ DECISIONS = {"retry": _l("Try again"), **{code: OUTCOME_LABELS[code] for code in
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),
                 "DEBUG": _l("Debug")}
+
+
+# Why the request page shows no call back button (request_view.NO_CALL), in words.
+NO_CALL = {
+    "closed": _l("No call back: this request is closed, nobody needs to call."),
+    "not_claimed": _l("To call back, claim this request first: only the person who holds "
+                      "it calls."),
+    "no_hotline_number": _l("No call can be placed from this page: the hotline's own number "
+                            "(HOTLINE_NUMBER) is not set. Ask an engineer."),
+    "not_dialable": _l("The number we have for them cannot be dialled: it is not a valid "
+                       "phone number. Wait for them to call again."),
+    "no_caller_id": _l("No number of ours may be shown to a caller in their country "
+                       "(CALLBACK_CALLER_IDS has none for it, and the hotline's published "
+                       "number may not stand in). Ask an engineer to add one."),
+}
+
+
+def no_call(reason: str, holder: str | None = None) -> str:
+    if reason == "held_by_another":
+        return str(_("%(name)s holds this request: only they can call back, until they put "
+                     "it back or their claim lapses.", name=holder or "?"))
+    return str(NO_CALL.get(reason, reason))
+
+
+def password_refused(reason: str) -> str:
+    """Why a person's own password was not changed (own_password.REASONS), in words."""
+    if reason == "too_short":
+        return str(_("The new password is too short: it needs at least %(count)d characters.",
+                     count=MIN_PASSWORD))
+    words = {
+        "mismatch": _("The two new passwords differ: type the same new password twice."),
+        "wrong_password": _("Your current password is not right. Nothing was changed."),
+        "wrong_code": _("Wrong code. Nothing was changed."),
+        "locked": _("Too many failed attempts. Wait 15 minutes, then try again."),
+    }
+    return str(words.get(reason, _("That did not work")))
 
 
 def language(code: str) -> str:

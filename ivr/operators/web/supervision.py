@@ -48,14 +48,10 @@ bp.before_request(protect_forms)
 @supervisors_only
 def figures_page() -> str:
     session, moment = db.session(), now()
-    today = figures.start_of_day(moment)
-    days = figures.by_day(session, languages(), moment)
+    shown = figures.page(session, languages(), moment, hotline().settings.desk_timezone)
     return render_template(
-        "operators/figures.html",
-        today=figures.figures(session, languages(), today, moment + timedelta(seconds=1)),
-        week=figures.figures(session, languages(), today - timedelta(days=figures.DAYS - 1),
-                             moment + timedelta(seconds=1)),
-        chart=figures.chart(days), team=accounts.all_operators(session),
+        "operators/figures.html", today=shown.today, week=shown.week,
+        chart=figures.chart(shown.days), team=accounts.all_operators(session),
         states=presence.states(session, moment),
         surges=availability.surges(session), languages=languages(), switch=SwitchForm(),
         button=ButtonForm(),
@@ -88,7 +84,7 @@ def surge(language: str) -> BaseResponse:
 @supervisors_only
 def export_csv() -> Response:
     """Every request, without its number."""
-    body = export.requests_csv(db.session(), actor(), now())
+    body = export.requests_csv(db.session(), actor(), now(), hotline().settings.desk_timezone)
     db.session.commit()
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": f"attachment; filename={export.FILE_NAME}"})

@@ -28,6 +28,7 @@ from ivr.operators import (
     call_back,
     claims,
     desk_time,
+    own_password,
     presence,
     second_factor,
     sign_in,
@@ -45,6 +46,7 @@ from ivr.operators.web.forms import (
     LanguageForm,
     NotesForm,
     OutcomeForm,
+    OwnPasswordForm,
     SignInForm,
 )
 from ivr.operators.web.login import PageUser, me, pending, signed_in
@@ -246,6 +248,32 @@ def set_presence() -> Reply:
     return redirect(_safe_next(request.form.get("next")))
 
 
+@bp.route("/password", methods=["GET", "POST"], endpoint="own_password")
+@signed_in
+def own_password_page() -> Reply:
+    """A person changes their own password; their other sessions end."""
+    form = OwnPasswordForm()
+    asks_code = second_factor.enrolled(db.session.get_one(Operator, me().id))
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            flash(_("Fill in every field."), "error")
+        return render_template("operators/password.html", form=form, asks_code=asks_code), (
+            400 if request.method == "POST" else 200)
+    outcome = own_password.change(
+        db.session(), hotline().vault, me().id, current=form.current.data or "",
+        new=form.new.data or "", again=form.again.data or "", code=form.code.data or "",
+        address=request.remote_addr, now=now())
+    db.session.commit()
+    if isinstance(outcome, own_password.Refused):
+        flash(labels.password_refused(outcome.reason), "error")
+        return render_template("operators/password.html", form=OwnPasswordForm(formdata=None),
+                               asks_code=asks_code), (
+            429 if outcome.reason == "locked" else 400)
+    _signed_in(outcome, checked_at=now() if asks_code else None)
+    flash(_("Your password is changed. You are signed out everywhere else."), "info")
+    return redirect(url_for("operators.queue"))
+
+
 @bp.route("/language", methods=["POST"])
 @signed_in
 def page_language() -> BaseResponse:
@@ -299,7 +327,6 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
                       revealed=revealed, settings=hotline().settings)
     return render_template("operators/request.html", view=details, notes=NotesForm(),
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
-                           can_call=hotline().settings.hotline_number is not None,
                            block_days=BLOCK_DAYS), status
 
 
@@ -415,6 +442,9 @@ def call(request_id: int) -> BaseResponse:
                            public_root(hotline()),
                            despite_wait=request.form.get("despite_wait") == "1")
         flash(_("Your phone will ring now. Press 1 when you answer to be connected."), "info")
+    except call_back.CannotDial as refused:
+        db.session.rollback()
+        flash(labels.no_call(refused.reason), "error")
     except call_back.AskedToWait:
         db.session.rollback()
         flash(_("They asked us not to call but to wait for their call. Tick the box to call "
