@@ -544,7 +544,7 @@ def test_every_page_fits_a_phone_390_px_wide(browser: Any,
 
     page.locator(f"#request-{first.id} button:has-text('Claim')").click()
     page.wait_for_url(f"{base}/operators/requests/{first.id}")
-    fits(page, "request", "Call back through my phone", "Save notes", "Record the outcome")
+    fits(page, "request", "Call back through my phone", "Save the note", "Record the outcome")
     page.locator("input[value=reached]").check()
     page.click("button:has-text('Record the outcome')")
     page.wait_for_url(f"{base}/operators/")
