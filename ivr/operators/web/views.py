@@ -23,7 +23,15 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator
-from ivr.operators import accounts, call_back, claims, desk_time, second_factor, sign_in
+from ivr.operators import (
+    accounts,
+    call_back,
+    claims,
+    desk_time,
+    handover,
+    second_factor,
+    sign_in,
+)
 from ivr.operators.blocking import BLOCK_DAYS
 from ivr.operators.caller_display import LocalTime, local_time, masked, waited
 from ivr.operators.identity import Staff, staff_of
@@ -272,7 +280,9 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
     return render_template("operators/request.html", view=details, notes=notes,
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
                            can_call=hotline().settings.hotline_number is not None,
-                           block_days=BLOCK_DAYS), status
+                           block_days=BLOCK_DAYS,
+                           holding=handover.holding(db.session(), request_row, now(), minutes())
+                           if me().supervisor else None), status
 
 
 @bp.route("/requests/<int:request_id>")
