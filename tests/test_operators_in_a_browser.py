@@ -1,7 +1,8 @@
 """The operators' page in a real browser (headless Chromium driven by Playwright): an operator
-works a request from a simulated call to its outcome, two operators race for one request,
-and what must be refused is refused. Each story leaves screenshots at 1280 and 390 px wide
-in bench/out/screenshots/ for a person to look at."""
+works a request from a simulated call to its outcome, two operators race for one request, a
+supervisor gives a held request to another operator, and what must be refused is refused.
+Each story leaves screenshots at 1280 and 390 px wide in bench/out/screenshots/ for a person
+to look at."""
 
 from __future__ import annotations
 
@@ -16,9 +17,12 @@ from typing import Any
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
+from ivr.database import db
+from ivr.models import Operator
 from ivr.twilio.phone_simulator import Phone
 from tests.fake_twilio import FakeTwilio
 from tests.page_support import (
@@ -306,3 +310,44 @@ def test_an_operator_sets_up_the_second_factor_at_the_first_sign_in(
         # The QR code, drawn inline, breaks no rule of the page's Content-Security-Policy
         # (the one error is the wrong code's 401).
         assert [error for error in errors if "401" not in error] == []
+
+
+def test_a_supervisor_gives_olenas_request_to_ivan_and_olenas_next_save_is_refused(
+        browser: Any, served: str, app: Flask, phone: Dial) -> None:
+    request_by_call(phone, caller=RUSSIAN_CALLER, language="ru")
+    [request] = requests_in(app)
+    olena = open_as(browser, served, "olena")
+    olena.locator(f"#request-{request.id} button:has-text('Claim')").click()
+    olena.wait_for_url(f"{served}/operators/requests/{request.id}")
+    assert olena.locator("#notes").is_visible()
+
+    sofia = open_as(browser, served, "sofia")
+    sofia.goto(f"{served}/operators/requests/{request.id}")
+    card = sofia.locator("#handover")
+    assert "Held by Olena K" in card.inner_text()
+    sofia.select_option("#reassign-to", label="Ivan P (ivan)")
+    screenshots(sofia, "reassign")
+    sofia.click("#reassign")
+    sofia.wait_for_selector(".flash:has-text('Ivan P holds the request now.')")
+    assert "Held by Ivan P" in sofia.locator("#handover").inner_text()
+    screenshots(sofia, "reassigned")
+
+    ivan = open_as(browser, served, "ivan")
+    assert "mine" in (ivan.locator(f"#request-{request.id}").get_attribute("class") or "")
+    ivan.goto(f"{served}/operators/requests/{request.id}")
+    assert ivan.locator("#notes").is_visible()
+    assert ivan.locator("button:has-text('Record the outcome')").is_visible()
+
+    olena.fill("#notes", "Tried twice, no answer yet.")
+    olena.click("button:has-text('Save notes')")
+    olena.wait_for_selector(".flash:has-text('This request is not yours now')")
+    assert not olena.locator("#notes").is_visible()
+    screenshots(olena, "not-yours-now")
+    held = requests_in(app)[0]
+    assert held.notes is None and held.status == "open"
+    with app.app_context():
+        assert held.claimed_by == db.session.scalars(
+            sa.select(Operator.id).where(Operator.login == "ivan")).one()
+    for page in (olena, sofia, ivan):
+        assert page.console_errors == []
+        page.context.close()
