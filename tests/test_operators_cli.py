@@ -228,7 +228,7 @@ def test_an_engineer_changes_the_languages_an_operator_takes(
         app: Flask, runner: FlaskCliRunner, engineer: str) -> None:
     add_olena(runner)
 
-    result = ivr(runner, "operators", "languages", "olena", "ru, en")
+    result = ivr(runner, "operators", "languages", "olena", "ru, en,,ru")
 
     assert (result.exit_code, result.output) == (0, "olena takes ru,en now\n")
     assert operators(app)[0].language_codes == ("ru", "en")

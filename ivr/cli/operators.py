@@ -107,10 +107,15 @@ def reset_2fa(login: str) -> None:
 @click.argument("login")
 @click.argument("languages")
 def languages(login: str, languages: str) -> None:
-    known = current_hotline().menu.languages
-    _change_account(lambda: accounts.change_languages(
-        db.session(), engineer(), _now(), login, languages.split(","), known),
-        f"{login} takes {languages.replace(' ', '')} now")
+    try:
+        operator = accounts.change_languages(db.session(), engineer(), _now(), login,
+                                             languages.split(","),
+                                             current_hotline().menu.languages)
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        fail(str(error))
+    click.echo(f"{operator.login} takes {operator.languages} now")
 
 
 def _change_account(change: Callable[[], object], done: str) -> None:
