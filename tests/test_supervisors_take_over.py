@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from ivr.database import db
-from ivr.models import AuditEntry, CallbackRequest, Operator
+from ivr.models import AuditEntry, CallBackAttempt, CallbackRequest, Operator
 from ivr.operators import audit, claims, handover
 from ivr.operators.audit import Actor
 from ivr.operators.identity import staff_of
@@ -79,6 +79,21 @@ def test_a_supervisor_sees_who_holds_a_request_and_who_else_could_take_it(
     assert "Held by Olena K" in handover_card and "Release it to the queue" in handover_card
     assert "Ivan P (ivan)" in handover_card and "Sofia M (sofia)" in handover_card
     assert "Olena K (olena)" not in handover_card  # she holds it already
+
+
+def test_a_supervisor_is_warned_while_the_holder_is_on_a_call_back(
+        page: Flask, phone: Dial) -> None:
+    request, _ = held_by_olena(page, phone)
+    with page.app_context():
+        db.session.add(CallBackAttempt(request_id=request.id, operator_id=people(page)[
+            "olena"].id, started_at=datetime.now(UTC), operator_status="in-progress"))
+        db.session.commit()
+
+    html = sign_in(page, "sofia").get(f"/operators/requests/{request.id}").get_data(
+        as_text=True)
+
+    handover_card = html.split('id="handover"')[1].split("</section>")[0]
+    assert "A call for this request is already under way." in handover_card
 
 
 def test_an_operator_does_not_see_the_supervisors_controls(page: Flask, phone: Dial) -> None:
