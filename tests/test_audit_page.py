@@ -188,6 +188,19 @@ def test_a_number_in_an_old_entry_is_masked_on_the_page(page: Flask) -> None:
     assert any("called +" in row["What"] and "67 twice" in row["What"] for row in rows(html))
 
 
+def test_a_login_typed_at_sign_in_is_never_taken_for_an_engineer_or_shown_as_a_number(
+        page: Flask) -> None:
+    client = page.test_client()
+    for typed in ("cli:root", "+79161234567"):
+        client.post("/operators/login", data={"login": typed, "password": "a guess"})
+
+    html = sign_in(page, "sofia").get("/operators/audit").get_data(as_text=True)
+
+    who = [row["Who"] for row in rows(html)]
+    assert "cli:root" in who and "root at the command line" not in html
+    assert "79161234567" not in html and "1234567" not in html
+
+
 def test_an_engineer_whose_user_was_not_known_is_shown_so() -> None:
     assert audit_reading.engineer("cli:unknown") == ""
     assert audit_reading.engineer("cli") == ""
