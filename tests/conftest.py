@@ -193,3 +193,12 @@ def desk_app(app: Flask) -> Flask:
     """The app at noon, when every language's operators answer."""
     hotline_of(app).clock.fixed = NOON
     return app
+
+
+@pytest.fixture
+def engineer(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Alice runs the `ivr` commands: the audit log's login for what they change."""
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    for name in ("LOGNAME", "USER", "LNAME", "USERNAME"):
+        monkeypatch.setenv(name, "alice")
+    return "cli:alice"

@@ -241,7 +241,7 @@ def requests_of(app: Flask) -> list[CallbackRequest]:
 
 
 def test_the_request_a_trial_call_leaves_is_closed_at_once(
-        app: Flask, runner: FlaskCliRunner, running_app: str) -> None:
+        app: Flask, runner: FlaskCliRunner, running_app: str, engineer: str) -> None:
     # Saved at the confirmation, then hangs up while a message is asked for: the request
     # is kept, and would wait in the operators' queue.
     result = simulate(runner, "--url", running_app, "--press", "3,2,1,2,3")
@@ -251,10 +251,10 @@ def test_the_request_a_trial_call_leaves_is_closed_at_once(
     assert (request.reason, request.status, request.outcome) == ("chosen", "closed", "closed")
     assert result.stdout.splitlines()[-1] == (
         f"Request {request.reference}, made by this trial call, is closed (outcome closed, in "
-        "the audit log as cli); --keep leaves it open.")
+        "the audit log as cli:alice); --keep leaves it open.")
     with app.app_context():
         [entry] = db.session.scalars(sa.select(AuditEntry))
-    assert (entry.login, entry.action, entry.request_id) == ("cli", "outcome", request.id)
+    assert (entry.login, entry.action, entry.request_id) == (engineer, "outcome", request.id)
     assert entry.detail == f"closed: trial call {request.first_call_sid}"
 
 

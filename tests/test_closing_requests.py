@@ -50,19 +50,19 @@ def audit(app: Flask) -> list[tuple[str, str, int | None, str | None]]:
                 for entry in db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id))]
 
 
-def test_an_engineer_closes_an_open_request_by_its_number(app: Flask,
-                                                          runner: FlaskCliRunner) -> None:
+def test_an_engineer_closes_an_open_request_by_its_number(app: Flask, runner: FlaskCliRunner,
+                                                          engineer: str) -> None:
     request_id = a_request(app, "483920")
 
     result = close(runner, "483920")
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == ("request 483920 closed (outcome closed, audited as cli): uk, "
-                             "chosen, made 2026-11-25 10:00 UTC\n")
+    assert result.stdout == ("request 483920 closed (outcome closed, audited as cli:alice): "
+                             "uk, chosen, made 2026-11-25 10:00 UTC\n")
     closed = stored(app, request_id)
     assert (closed.status, closed.outcome) == ("closed", "closed")
     assert closed.closed_at is not None
-    assert audit(app) == [("cli", "outcome", request_id, "closed")]
+    assert audit(app) == [(engineer, "outcome", request_id, "closed")]
 
 
 def test_the_number_a_caller_was_told_finds_their_request(app: Flask,

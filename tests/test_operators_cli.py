@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
+
+import pytest
 import sqlalchemy as sa
 from click.testing import Result
 from flask import Flask
@@ -103,7 +106,7 @@ def test_the_list_masks_phone_numbers(runner: FlaskCliRunner) -> None:
     assert "380501234567" not in result.output
 
 
-def test_the_surge_switch(app: Flask, runner: FlaskCliRunner) -> None:
+def test_the_surge_switch(app: Flask, runner: FlaskCliRunner, engineer: str) -> None:
     assert ivr(runner, "surge").output == "ru: off\nuk: off\nen: off\n"
 
     result = ivr(runner, "surge", "ru", "on")
@@ -112,7 +115,7 @@ def test_the_surge_switch(app: Flask, runner: FlaskCliRunner) -> None:
     assert ivr(runner, "surge").output == "ru: on\nuk: off\nen: off\n"
     with app.app_context():
         [switch] = db.session.scalars(sa.select(Surge))
-    assert (switch.language, switch.active, switch.changed_by) == ("ru", True, "cli")
+    assert (switch.language, switch.active, switch.changed_by) == ("ru", True, engineer)
     assert ivr(runner, "surge", "de", "on").exit_code == 1
 
 
@@ -133,7 +136,7 @@ def test_an_engineer_disables_an_account_and_enables_it_again(
     with app.app_context():
         changes = db.session.scalars(sa.select(AuditEntry.detail).where(
             AuditEntry.action == "account")).all()
-    assert changes == ["disabled olena", "enabled olena"]
+    assert changes == ["added olena", "disabled olena", "enabled olena"]
 
 
 def test_an_engineer_resets_a_password_from_standard_input(
@@ -150,3 +153,90 @@ def test_an_engineer_resets_a_password_from_standard_input(
     assert (short.exit_code, short.output) == (1, "ivr: password: at least 12 characters\n")
     nobody = ivr(runner, "operators", "disable", "nobody")
     assert (nobody.exit_code, nobody.output) == (1, "ivr: no operator with login 'nobody'\n")
+
+
+def audit_log(app: Flask) -> list[tuple[str, str, str | None]]:
+    with app.app_context():
+        return [(entry.login, entry.action, entry.detail) for entry in db.session.scalars(
+            sa.select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_every_change_alice_makes_at_the_command_line_is_audited_under_her_user(
+        app: Flask, runner: FlaskCliRunner, engineer: str) -> None:
+    steps = [
+        ("operators", "add", "olena", "--name", "Olena K", "--phone", "+380 50 123 45 67",
+         "--languages", "uk,ru"),
+        ("operators", "duty", "olena", "on"), ("operators", "languages", "olena", "ru,en"),
+        ("operators", "disable", "olena"), ("operators", "enable", "olena"),
+        ("operators", "password", "olena"), ("operators", "reset-2fa", "olena"),
+        ("surge", "uk", "on"),
+    ]
+    for step in steps:
+        result = ivr(runner, *step, stdin=PASSWORD + "\n")
+        assert result.exit_code == 0, (step, result.output)
+
+    assert audit_log(app) == [
+        ("cli:alice", "account", "added olena"), ("cli:alice", "duty", "olena on"),
+        ("cli:alice", "languages", "olena ru,en (was uk,ru)"),
+        ("cli:alice", "account", "disabled olena"), ("cli:alice", "account", "enabled olena"),
+        ("cli:alice", "account", "reset the password of olena"),
+        ("cli:alice", "second_factor", "reset for olena"), ("cli:alice", "surge", "uk on")]
+    verified = ivr(runner, "audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "Chain intact: 8 entries checked" in verified.output
+
+
+def test_a_refused_change_writes_nothing_to_the_audit_log(
+        app: Flask, runner: FlaskCliRunner, engineer: str) -> None:
+    add_olena(runner)
+
+    for step in (("operators", "duty", "nobody", "on"), ("operators", "disable", "nobody"),
+                 ("operators", "languages", "olena", "ru,de"), ("surge", "de", "on")):
+        assert ivr(runner, *step).exit_code == 1
+
+    assert audit_log(app) == [("cli:alice", "account", "added olena")]
+
+
+def test_under_sudo_the_engineer_who_ran_it_is_named(
+        app: Flask, runner: FlaskCliRunner, engineer: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("USER", "ivr")
+    monkeypatch.setenv("LOGNAME", "ivr")
+    monkeypatch.setenv("SUDO_USER", "bohdan")
+
+    ivr(runner, "surge", "ru", "on")
+
+    assert audit_log(app) == [("cli:bohdan", "surge", "ru on")]
+
+
+def test_a_system_user_that_cannot_be_known_is_written_as_unknown(
+        app: Flask, runner: FlaskCliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    def nobody_knows() -> str:
+        raise OSError("No username set in the environment")
+
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    monkeypatch.setattr(getpass, "getuser", nobody_knows)
+
+    ivr(runner, "surge", "ru", "on")
+    monkeypatch.setenv("SUDO_USER", " ;/\t")  # nothing of it can name anyone
+    ivr(runner, "surge", "ru", "off")
+
+    assert audit_log(app) == [("cli:unknown", "surge", "ru on"),
+                              ("cli:unknown", "surge", "ru off")]
+
+
+def test_an_engineer_changes_the_languages_an_operator_takes(
+        app: Flask, runner: FlaskCliRunner, engineer: str) -> None:
+    add_olena(runner)
+
+    result = ivr(runner, "operators", "languages", "olena", "ru, en,,ru")
+
+    assert (result.exit_code, result.output) == (0, "olena takes ru,en now\n")
+    assert operators(app)[0].language_codes == ("ru", "en")
+    unknown = ivr(runner, "operators", "languages", "olena", "ru,de")
+    assert (unknown.exit_code, unknown.output) == (
+        1, "ivr: languages: one or more of ru, uk, en (not de)\n")
+    none = ivr(runner, "operators", "languages", "olena", ",")
+    assert (none.exit_code, none.output) == (1, "ivr: languages: one or more of ru, uk, en\n")
+    nobody = ivr(runner, "operators", "languages", "nobody", "ru")
+    assert (nobody.exit_code, nobody.output) == (1, "ivr: no operator with login 'nobody'\n")
+    assert operators(app)[0].language_codes == ("ru", "en")

@@ -2,7 +2,8 @@
 works a request from a simulated call to its outcome, two operators race for one request,
 what must be refused is refused, a shift (available, a call, wrap-up, a break), the
 wallboard updating as a caller joins, and a no-answer tried again inside the caller's safe
-window, back in its old place once due. Each story leaves screenshots at 1280 and 390 px wide
+window, back in its old place once due, a supervisor handing a held request to another
+operator. Each story leaves screenshots at 1280 and 390 px wide
 in bench/out/screenshots/ for a person to look at."""
 
 from __future__ import annotations
@@ -20,10 +21,12 @@ from zoneinfo import ZoneInfo
 
 import pyotp
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from werkzeug.serving import make_server
 
 from ivr.database import db
+from ivr.models import CallbackNote, Operator
 from ivr.operators import accounts, presence
 from ivr.twilio.phone_simulator import Phone
 from tests.conftest import NOON, phone_for
@@ -592,3 +595,46 @@ def test_every_page_fits_a_phone_390_px_wide(browser: Any,
     again.wait_for_url(f"{base}/operators/second-factor")
     fits(again, "second-factor", "Your code", "Go on")
     again.context.close()
+
+
+def test_a_supervisor_gives_olenas_request_to_ivan_and_olenas_next_save_is_refused(
+        browser: Any, served: str, app: Flask, phone: Dial) -> None:
+    request_by_call(phone, caller=RUSSIAN_CALLER, language="ru")
+    [request] = requests_in(app)
+    olena = open_as(browser, served, "olena")
+    olena.locator(f"#request-{request.id} button:has-text('Claim')").click()
+    olena.wait_for_url(f"{served}/operators/requests/{request.id}")
+    assert olena.locator("#notes").is_visible()
+
+    sofia = open_as(browser, served, "sofia")
+    sofia.goto(f"{served}/operators/requests/{request.id}")
+    card = sofia.locator("#handover")
+    assert "Held by Olena K" in card.inner_text()
+    sofia.select_option("#reassign-to", label="Ivan P (ivan)")
+    screenshots(sofia, "reassign")
+    sofia.click("#reassign")
+    sofia.wait_for_selector(".flash:has-text('Ivan P holds the request now.')")
+    assert "Held by Ivan P" in sofia.locator("#handover").inner_text()
+    screenshots(sofia, "reassigned")
+
+    ivan = open_as(browser, served, "ivan")
+    assert "mine" in (ivan.locator(f"#request-{request.id}").get_attribute("class") or "")
+    ivan.goto(f"{served}/operators/requests/{request.id}")
+    assert ivan.locator("#notes").is_visible()
+    assert ivan.locator("button:has-text('Record the outcome')").is_visible()
+
+    olena.fill("#notes", "Tried twice, no answer yet.")
+    olena.click("button:has-text('Save the note')")
+    olena.wait_for_selector(".flash:has-text('This request is not yours now')")
+    assert not olena.locator("#notes").is_visible()
+    screenshots(olena, "not-yours-now")
+    held = requests_in(app)[0]
+    assert held.status == "open"
+    with app.app_context():
+        assert not db.session.scalars(sa.select(CallbackNote)).all()
+    with app.app_context():
+        assert held.claimed_by == db.session.scalars(
+            sa.select(Operator.id).where(Operator.login == "ivan")).one()
+    for page in (olena, sofia, ivan):
+        assert page.console_errors == []
+        page.context.close()

@@ -217,7 +217,8 @@ def test_revealing_a_number_asks_for_a_code_again_after_a_while(page: Flask,
     assert len(reveals) == 3
 
 
-def test_an_engineer_resets_a_lost_second_factor(page: Flask, runner: FlaskCliRunner) -> None:
+def test_an_engineer_resets_a_lost_second_factor(page: Flask, runner: FlaskCliRunner,
+                                                  engineer: str) -> None:
     olena, _, _ = enrol(page)
     result = runner.invoke(args=["operators", "reset-2fa", "olena"])
 
@@ -226,7 +227,7 @@ def test_an_engineer_resets_a_lost_second_factor(page: Flask, runner: FlaskCliRu
     assert olena.get("/operators/").status_code == 302
     row = olena_row(page)
     assert (row.totp_secret, row.totp_last_step, row.recovery_codes) == (None, None, None)
-    assert ("cli", "reset for olena") in second_factor_entries(page)
+    assert (engineer, "reset for olena") in second_factor_entries(page)
     later(page)
     again = password(page)
     assert again.get("/operators/second-factor").headers["Location"] == "/operators/enrol"

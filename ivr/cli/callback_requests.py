@@ -10,11 +10,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.callback_requests import store
 from ivr.callback_requests.spool import Rejected
+from ivr.cli.engineer import engineer
 from ivr.cli.exits import explain, fail
 from ivr.database import db
 from ivr.models import CallbackRequest
 from ivr.operators import claims, work_queue
-from ivr.operators.audit import CLI
 from ivr.phones import PhoneVault, mask
 from ivr.services import current_hotline
 
@@ -56,8 +56,8 @@ def list_requests(status: str | None, as_json: bool) -> None:
 
 
 @callback_requests.command("close", help="Close an open request with the outcome `closed` "
-                           "(written to the audit log as cli). REFERENCE: the request's number, "
-                           "or a number a caller was told on a call.")
+                           "(written to the audit log as cli:<your system user>). REFERENCE: "
+                           "the request's number, or a number a caller was told on a call.")
 @click.argument("reference")
 def close(reference: str) -> None:
     hotline = current_hotline()
@@ -69,14 +69,15 @@ def close(reference: str) -> None:
         fail(f"no callback request has the number {wanted}")
     now = hotline.clock.now()
     holder = claims.held(request, now, hotline.settings.claim_minutes)
-    if not claims.close(db.session(), CLI, request.id, now):
+    if not claims.close(db.session(), engineer(), request.id, now):
         db.session.rollback()
         how = f" ({request.status})" if request.status != "open" else " (a moment ago)"
         fail(f"request {request.reference} is already closed{how}")
     db.session.commit()
     told = "" if request.reference == wanted else f" (told as {wanted})"
     claim = "; the operator's claim on it ended" if holder else ""
-    click.echo(f"request {request.reference}{told} closed (outcome closed, audited as cli): "
+    click.echo(f"request {request.reference}{told} closed (outcome closed, audited as "
+               f"{engineer().login}): "
                f"{request.language}, {request.reason}, made {request.created_at:%Y-%m-%d %H:%M} "
                f"UTC{claim}")
 

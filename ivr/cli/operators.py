@@ -9,16 +9,17 @@ from datetime import UTC, datetime
 import click
 from flask.cli import AppGroup, with_appcontext
 
+from ivr.cli.engineer import engineer
 from ivr.cli.exits import fail
 from ivr.database import db
 from ivr.operators import accounts, availability, second_factor
 from ivr.operators.accounts import AccountError
-from ivr.operators.audit import CLI
 from ivr.phones import mask
 from ivr.services import current_hotline
 
 
-@click.group(cls=AppGroup, help="Add operators and supervisors, put them on duty, list them.")
+@click.group(cls=AppGroup, help="Add operators and supervisors, put them on duty, list them. "
+             "Every change is written to the audit log as cli:<your system user>.")
 def operators() -> None:
     pass
 
@@ -35,10 +36,10 @@ def add(login: str, name: str, phone: str, languages: str, role: str) -> None:
     password = _read_password()
     hotline = current_hotline()
     try:
-        operator = accounts.add_operator(
-            db.session(), hotline.vault, login=login, name=name, phone=phone,
-            languages=languages.split(","), known_languages=hotline.menu.languages, role=role,
-            password=password)
+        operator = accounts.add_audited(
+            db.session(), hotline.vault, engineer(), _now(), login=login, name=name,
+            phone=phone, languages=languages.split(","), known_languages=hotline.menu.languages,
+            role=role, password=password)
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
@@ -57,7 +58,7 @@ def _read_password() -> str:
 @click.argument("state", type=click.Choice(["on", "off"]))
 def duty(login: str, state: str) -> None:
     try:
-        operator = accounts.set_duty(db.session(), login, state == "on")
+        operator = accounts.switch_duty(db.session(), engineer(), _now(), login, state == "on")
         db.session.commit()
     except AccountError as error:
         db.session.rollback()
@@ -69,15 +70,15 @@ def duty(login: str, state: str) -> None:
                    "and its sessions end.")
 @click.argument("login")
 def disable(login: str) -> None:
-    _change_account(lambda: accounts.switch_active(db.session(), CLI, _now(), login, False),
-                    f"{login} is disabled")
+    _change_account(lambda: accounts.switch_active(db.session(), engineer(), _now(), login,
+                                                   False), f"{login} is disabled")
 
 
 @operators.command("enable", help="Enable a disabled account again (off duty).")
 @click.argument("login")
 def enable(login: str) -> None:
-    _change_account(lambda: accounts.switch_active(db.session(), CLI, _now(), login, True),
-                    f"{login} is enabled, off duty")
+    _change_account(lambda: accounts.switch_active(db.session(), engineer(), _now(), login,
+                                                   True), f"{login} is enabled, off duty")
 
 
 @operators.command("password", help="Set a new password (read from standard input when it "
@@ -85,7 +86,8 @@ def enable(login: str) -> None:
 @click.argument("login")
 def password(login: str) -> None:
     new = _read_password()
-    _change_account(lambda: accounts.reset_password(db.session(), CLI, _now(), login, new),
+    _change_account(lambda: accounts.reset_password(db.session(), engineer(), _now(), login,
+                                                    new),
                     f"{login}'s password is changed; they are signed out everywhere")
 
 
@@ -93,10 +95,27 @@ def password(login: str) -> None:
                    "new one when they next sign in. Their sessions end.")
 @click.argument("login")
 def reset_2fa(login: str) -> None:
-    _change_account(lambda: second_factor.reset(db.session(), CLI, _now(),
+    _change_account(lambda: second_factor.reset(db.session(), engineer(), _now(),
                                                 accounts.find(db.session(), login)),
                     f"{login}'s second factor is reset; they are signed out everywhere and "
                     "set up a new one when they next sign in")
+
+
+@operators.command("languages", help="Set the languages an operator takes, such as ru,uk "
+                   "(one or more of the menu's); their claims on requests in a language they "
+                   "no longer take go back to the queue.")
+@click.argument("login")
+@click.argument("languages")
+def languages(login: str, languages: str) -> None:
+    try:
+        operator = accounts.change_languages(db.session(), engineer(), _now(), login,
+                                             languages.split(","),
+                                             current_hotline().menu.languages)
+        db.session.commit()
+    except AccountError as error:
+        db.session.rollback()
+        fail(str(error))
+    click.echo(f"{operator.login} takes {operator.languages} now")
 
 
 def _change_account(change: Callable[[], object], done: str) -> None:
@@ -146,6 +165,6 @@ def surge(language: str | None, state: str | None) -> None:
         fail(f"{language}: not one of {', '.join(menu.languages)}")
     if state is None:
         fail("say on or off: ivr surge LANGUAGE on|off")
-    availability.set_surge(db.session(), language, state == "on", by="cli")
+    availability.switch_surge(db.session(), engineer(), _now(), language, state == "on")
     db.session.commit()
     click.echo(f"surge for {language} is {state}")

@@ -13,11 +13,11 @@ from flask.cli import with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from ivr.callback_requests import store
+from ivr.cli.engineer import engineer
 from ivr.cli.exits import explain, fail
 from ivr.database import db
 from ivr.models import CallbackRequest
 from ivr.operators import claims, ringing, waiting
-from ivr.operators.audit import CLI
 from ivr.phones import mask
 from ivr.services import Hotline, current_hotline
 from ivr.settings import DEV_TWILIO_AUTH_TOKEN
@@ -289,10 +289,10 @@ def _close_if_made(hotline: Hotline, request: CallbackRequest, call_sid: str,
     elif keep:
         why = "--keep"
     else:
-        claims.close(db.session(), CLI, request.id, hotline.clock.now(),
+        claims.close(db.session(), engineer(), request.id, hotline.clock.now(),
                      detail=f"closed: trial call {call_sid}")
         return (f"Request {request.reference}, made by this trial call, is closed (outcome "
-                "closed, in the audit log as cli); --keep leaves it open.")
+                f"closed, in the audit log as {engineer().login}); --keep leaves it open.")
     return (f"Request {request.reference} is left as it is ({why}); "
             f"`ivr callbacks close {request.reference}` closes it.")
 

@@ -1,6 +1,6 @@
-"""Operators and supervisors: made, put on duty, disabled, given a new password and listed,
-from the CLI and the supervisors' page alike (the page's changes and the account changes of
-both are written to the audit log)."""
+"""Operators and supervisors: made, put on duty, disabled, given a new password or other
+languages, and listed, from the CLI and the supervisors' page alike (every change, from
+either, is written to the audit log)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
 from ivr import phones
-from ivr.models import Operator, utcnow
+from ivr.models import CallbackRequest, Operator, utcnow
 from ivr.operators import audit, presence
 from ivr.operators.audit import Actor
 from ivr.phones import PhoneVault
@@ -25,6 +25,10 @@ MIN_PASSWORD = 12
 
 class AccountError(Exception):
     """A request about an account that cannot be carried out; the message is one line."""
+
+
+class LanguagesRefused(AccountError):
+    """No language given, or one the menu does not have."""
 
 
 def add_operator(session: Session, vault: PhoneVault, *, login: str, name: str, phone: str,
@@ -59,7 +63,7 @@ def _languages(languages: Iterable[str], known: Iterable[str]) -> tuple[str, ...
     known = tuple(known)
     unknown = [code for code in codes if code not in known]
     if not codes or unknown:
-        raise AccountError(f"languages: one or more of {', '.join(known)}"
+        raise LanguagesRefused(f"languages: one or more of {', '.join(known)}"
                            + (f" (not {', '.join(unknown)})" if unknown else ""))
     return codes
 
@@ -136,6 +140,32 @@ def reset_password(session: Session, by: Actor, at: datetime, login: str,
                    password: str) -> Operator:
     operator = set_password(session, login, password)
     audit.record_by(session, by, at, "account", detail=f"reset the password of {login}")
+    return operator
+
+
+def change_languages(session: Session, by: Actor, at: datetime, login: str,
+                     languages: Iterable[str], known_languages: Iterable[str]) -> Operator:
+    """The languages the person takes from now on (one or more of the menu's): they are rung
+    for and see only these. Their claims on open requests in a language they no longer take
+    go back to the queue at once, so that nobody waits on a claim its holder cannot see."""
+    codes = _languages(languages, known_languages)
+    operator = find(session, login)
+    before = operator.languages
+    operator.languages = ",".join(codes)
+    audit.record_by(session, by, at, "languages",
+                    detail=f"{login} {operator.languages} (was {before})")
+    dropped = session.scalars(sa.select(CallbackRequest.id).where(
+        CallbackRequest.claimed_by == operator.id, CallbackRequest.status == "open",
+        CallbackRequest.language.not_in(codes))).all()
+    if dropped:
+        session.execute(sa.update(CallbackRequest)
+                        .where(CallbackRequest.id.in_(dropped),
+                               CallbackRequest.claimed_by == operator.id)
+                        .values(claimed_by=None, claimed_at=None)
+                        .execution_options(synchronize_session=False))
+    for request_id in dropped:
+        audit.record_by(session, by, at, "release", request_id=request_id,
+                        detail=f"from {login}")
     return operator
 
 

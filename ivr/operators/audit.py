@@ -18,12 +18,13 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr.database import page_within
 from ivr.models import AuditEntry
+from ivr.operations.logs import redact
 
 ACTIONS = ("login", "login_failed", "logout", "claim", "release", "reveal", "play", "call",
            "notes", "outcome", "export", "duty", "surge", "account", "block", "unblock",
-           "dismiss_flag", "second_factor", "presence", "paused", "decision")
+           "dismiss_flag", "second_factor", "presence", "paused", "decision", "reassign",
+           "languages")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class Actor:
     address: str | None = None
 
 
+# The command line when the engineer's system user is not known (see ivr.cli.engineer).
 CLI = Actor("cli")
 
 
@@ -50,8 +52,10 @@ def record(session: Session, at: datetime, action: str, *, login: str,
            detail: str | None = None, address: str | None = None) -> None:
     assert action in ACTIONS
     _lock_the_chain(session)
+    # A detail may carry what a person typed (a block's reason): never a caller's number.
+    detail = redact(detail) if detail else None
     entry = AuditEntry(at=at, operator_id=operator_id, login=login[:64], action=action,
-                       request_id=request_id, detail=(detail or None) and detail[:200],
+                       request_id=request_id, detail=detail and detail[:200],
                        address=(address or None) and address[:64], hash="")
     session.add(entry)
     # Inserted first, hashed after: on SQLite the insert takes the write lock, so the entry
@@ -134,27 +138,6 @@ def _walk(entries: Iterable[AuditEntry], previous: str, total: int) -> ChainChec
         previous = entry.hash
         checked += 1
     return ChainCheck(checked, total, head=previous)
-
-
-@dataclass(frozen=True)
-class AuditPage:
-    entries: list[AuditEntry]
-    page: int
-    pages: int
-
-
-def entries(session: Session, page: int, action: str | None = None,
-            page_size: int = 100) -> AuditPage:
-    query = sa.select(AuditEntry)
-    count = sa.select(sa.func.count()).select_from(AuditEntry)
-    if action is not None:
-        query = query.where(AuditEntry.action == action)
-        count = count.where(AuditEntry.action == action)
-    total = session.scalar(count) or 0
-    page, pages = page_within(page, total, page_size)
-    rows = session.scalars(query.order_by(AuditEntry.id.desc())
-                           .limit(page_size).offset((page - 1) * page_size))
-    return AuditPage(list(rows), page, pages)
 
 
 def failed_sign_ins(since: datetime, login: str | None,

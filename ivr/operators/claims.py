@@ -93,10 +93,22 @@ def claim(session: Session, staff: Staff, request_id: int, now: datetime,
 
 def mine(session: Session, staff: Staff, request_id: int, now: datetime,
          claim_minutes: int) -> CallbackRequest:
-    """The request, if this person holds it now; else NotYours (or NotFound)."""
+    """The request, if this person holds it now; else NotYours (or NotFound).
+
+    Checked by a conditional UPDATE that changes nothing, so that the check also takes the
+    row's write lock until the transaction ends: a supervisor's release or reassign, or a
+    claim after a lapse, either comes first (and this finds the request not theirs) or
+    waits for this person's step to end (and then finds what it left)."""
     request = visible(session, staff, request_id)
-    if (request.status != "open" or request.claimed_by != staff.id
-            or not held(request, now, claim_minutes)):
+    result = session.execute(
+        sa.update(CallbackRequest)
+        .where(CallbackRequest.id == request.id, CallbackRequest.status == "open",
+               CallbackRequest.claimed_by == staff.id,
+               CallbackRequest.claimed_at > lapse_before(now, claim_minutes))
+        .values(claimed_by=staff.id)
+        .execution_options(synchronize_session=False))
+    session.expire(request)  # read again, under the lock
+    if cast("sa.CursorResult[Any]", result).rowcount != 1:
         raise NotYours
     return request
 

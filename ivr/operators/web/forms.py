@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms import HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, NumberRange
 
 from ivr.operators.accounts import ROLES
 from ivr.operators.blocking import BLOCK_DAYS
@@ -101,3 +101,18 @@ class FlagForm(FlaskForm):
     """Let a flagged number be."""
 
     flag = HiddenField(validators=[DataRequired()])
+
+
+# Ids the page wrote into the form; a forged or absurd one is refused like a stale form.
+_AN_ID = [InputRequired(), NumberRange(min=1, max=2**63 - 1)]
+
+
+class HandoverForm(FlaskForm):
+    """A supervisor takes a request from the person who held it when the page was drawn:
+    back to the queue, or to another operator (`to`)."""
+
+    holder = IntegerField(validators=_AN_ID)
+
+
+class ReassignForm(HandoverForm):
+    to = IntegerField(_l("Give it to"), validators=_AN_ID)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ivr.operators.accounts import MIN_PASSWORD
+from ivr.operators.audit_reading import Said
 from ivr.operators.claims import CLOSING_OUTCOMES as CLAIM_CLOSING
 from ivr.operators.claims import OUTCOMES as CLAIM_OUTCOMES
 from ivr.operators.web.forms import OUTCOME_LABELS
@@ -44,6 +46,7 @@ ACTIONS = {
     "second_factor": _l("second factor"),
     "presence": _l("presence"), "paused": _l("paused after missed calls"),
     "decision": _l("decided after the last try"),
+    "reassign": _l("reassigned"), "languages": _l("changed languages"),
 }
 # What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
 PRESENCE_STATES = {
@@ -109,3 +112,71 @@ def safety_words() -> dict[str, object]:
             "no_window": _("safe time not given"), "outside": _("outside their safe time"),
             "windows": {code: _("safe: %(window)s", window=str(label))
                         for code, label in WINDOWS.items()}}
+
+
+# The audit log's details, worded (see ivr.operators.audit_reading); %(login)s and the like
+# are filled in from the detail, languages and outcomes in words first.
+AUDIT_PHRASES = {
+    "closed_trial_call": _l("closed: made by a trial call"),
+    "duty_on": _l("%(login)s on duty"), "duty_off": _l("%(login)s off duty"),
+    "surge_on": _l("%(language)s: on"), "surge_off": _l("%(language)s: off"),
+    "account_added": _l("added %(login)s"), "account_enabled": _l("enabled %(login)s again"),
+    "account_disabled": _l("disabled %(login)s"),
+    "account_password": _l("new password for %(login)s"),
+    "second_factor_enrolled": _l("set up"),
+    "second_factor_recovery": _l("signed in with a recovery code"),
+    "second_factor_reset": _l("reset for %(login)s"),
+    "failed_locked": _l("too many failed attempts"),
+    "failed_wrong": _l("wrong login or password"),
+    "failed_disabled": _l("the account is disabled"), "failed_code": _l("wrong code"),
+    "block": _l("%(number)s for %(days)s: %(reason)s"),
+    "export_csv": _l("every request, without numbers (CSV)"),
+    "release_from": _l("taken from %(login)s, back to the queue"),
+    "reassign": _l("from %(holder)s to %(taker)s"),
+    "languages": _l("%(login)s takes %(languages)s (before: %(before)s)"),
+    "no_answer_status": _l("no answer (the call back: %(status)s)"),
+    "presence_ready": _l("ready again (wrap-up ended)"),
+    "presence": _l("%(before)s → %(after)s"),
+    "paused": _l("%(login)s, after %(missed)s missed calls in a row"),
+    "decision_retry": _l("try again: a new round of tries"),
+}
+# Phrases that are their one value alone (an outcome, a masked number, a detail as written).
+AUDIT_ALONE = {"outcome": "outcome", "number": "number", "as_written": "text"}
+# Outcomes as the audit log says them, inside a sentence.
+AUDIT_OUTCOMES = {
+    "reached": _l("reached"), "no_answer": _l("no answer"),
+    "wrong_number": _l("wrong number"), "do_not_call": _l("asked not to be called"),
+    "closed": _l("closed"),
+}
+
+
+def audit_detail(said: Said) -> str:
+    """An audit entry's detail in the page's language."""
+    values = dict(said.values)
+    if "language" in values:
+        values["language"] = language(values["language"])
+    for key in ("languages", "before"):
+        if said.phrase == "languages" and key in values:
+            values[key] = ", ".join(language(code) for code in values[key].split(",") if code)
+    if "outcome" in values:
+        values["outcome"] = str(AUDIT_OUTCOMES.get(values["outcome"], values["outcome"]))
+    for key in ("before", "after"):
+        if said.phrase == "presence" and key in values:
+            values[key] = presence_state(values[key])
+    if "status" in values:
+        values["status"] = str(CALL_STATUSES.get(values["status"], values["status"]))
+    if "days" in values:
+        values["days"] = ngettext("%(num)d day", "%(num)d days", int(values["days"]))
+    if said.phrase in AUDIT_ALONE:
+        return values.get(AUDIT_ALONE[said.phrase], "")
+    phrase = AUDIT_PHRASES.get(said.phrase)
+    return str(phrase) % values if phrase is not None else " ".join(values.values())
+
+
+def audit_who(login: str, engineer: str | None) -> str:
+    """Who acted: the person's login, or an engineer at the command line."""
+    if engineer is None:
+        return login
+    if not engineer:
+        return str(_("an engineer at the command line"))
+    return str(_("%(user)s at the command line", user=engineer))

@@ -6,32 +6,38 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.wrappers import Response as BaseResponse
 
 from ivr.database import db, page_asked
 from ivr.operators import (
     accounts,
     audit,
+    audit_reading,
     availability,
     blocking,
     claims,
     export,
     figures,
+    handover,
     presence,
 )
-from ivr.operators.accounts import AccountError
-from ivr.operators.web import protect_forms
-from ivr.operators.web.context import actor, hotline, languages, now
+from ivr.operators.accounts import AccountError, LanguagesRefused
+from ivr.operators.web import labels, protect_forms
+from ivr.operators.web.context import actor, hotline, languages, minutes, now
 from ivr.operators.web.forms import (
     BlockForm,
     ButtonForm,
     DecisionForm,
     FlagForm,
+    HandoverForm,
     NewOperatorForm,
     PasswordForm,
+    ReassignForm,
     SwitchForm,
 )
 from ivr.operators.web.login import me, supervisors_only
@@ -137,12 +143,96 @@ def password(login: str) -> BaseResponse:
     return redirect(url_for("supervision.team"))
 
 
+@bp.route("/team/<login>/languages", methods=["POST"])
+@supervisors_only
+def operator_languages(login: str) -> BaseResponse:
+    """The languages an operator takes, ticked on the team page."""
+    if not ButtonForm().validate_on_submit():
+        return redirect(url_for("supervision.team"))
+    chosen = request.form.getlist("languages")
+    try:
+        operator = accounts.change_languages(db.session(), actor(), now(), login, chosen,
+                                             languages())
+        db.session.commit()
+    except LanguagesRefused:
+        db.session.rollback()
+        flash(_("Tick at least one language; only the menu's languages can be chosen."),
+              "error")
+    except AccountError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        flash(_("%(name)s takes %(languages)s now.", name=operator.name,
+                languages=", ".join(labels.language(code) for code in operator.language_codes)),
+              "info")
+    return redirect(url_for("supervision.team"))
+
+
+@bp.route("/requests/<int:request_id>/hold/release", methods=["POST"])
+@supervisors_only
+def release_hold(request_id: int) -> BaseResponse:
+    """A supervisor puts a held request back in the queue."""
+    form = HandoverForm()
+    if not form.validate_on_submit():
+        flash(str(HANDOVER_REFUSED["moved"]), "error")
+    elif _hand_over(lambda: handover.release(db.session(), me(), actor(), request_id,
+                                             form.holder.data or 0, now(), minutes())):
+        flash(_("The request is back in the queue."), "info")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+@bp.route("/requests/<int:request_id>/hold/reassign", methods=["POST"])
+@supervisors_only
+def reassign_hold(request_id: int) -> BaseResponse:
+    """A supervisor gives a held request to another operator who takes its language."""
+    form = ReassignForm()
+    if not form.validate_on_submit():
+        flash(str(HANDOVER_REFUSED["moved"]) if form.holder.errors else _("Choose who takes it."),
+              "error")
+    elif taker := _hand_over(lambda: handover.reassign(
+            db.session(), me(), actor(), request_id, form.holder.data or 0,
+            form.to.data or 0, now(), minutes())):
+        flash(_("%(name)s holds the request now.", name=taker.name), "info")
+    return redirect(url_for("operators.request_page", request_id=request_id))
+
+
+HANDOVER_REFUSED = {
+    "closed": _l("This request is closed already: nothing was changed."),
+    "free": _l("Nobody holds this request now (the claim ended or was given up): it is in the "
+               "queue. Nothing was changed."),
+    "moved": _l("This request changed hands while the page was open: nothing was changed. "
+                "Look at who holds it now, then choose again."),
+    "ineligible": _l("That person cannot take this request: their account is disabled or they "
+                     "do not take its language. Nothing was changed."),
+    "same": _l("They hold this request already."),
+}
+
+Done = TypeVar("Done")
+
+
+def _hand_over(change: Callable[[], Done]) -> Done | None:
+    """Release or reassign, committed; a refusal says what happened instead (None)."""
+    try:
+        done = change()
+        db.session.commit()
+    except claims.NotFound:
+        db.session.rollback()
+        abort(404)
+    except handover.Refused as refused:
+        db.session.rollback()
+        if refused.why == "not_supervisor":
+            abort(403)
+        flash(str(HANDOVER_REFUSED[refused.why]), "error")
+        return None
+    return done
+
+
 @bp.route("/audit")
 @supervisors_only
 def audit_log() -> str:
     action = request.args.get("action")
-    found = audit.entries(db.session(), page_asked(request.args.get("page")),
-                          action if action in audit.ACTIONS else None)
+    found = audit_reading.lines(db.session(), page_asked(request.args.get("page")),
+                                action if action in audit.ACTIONS else None)
     chain = audit.verify(db.session(), latest=audit.PAGE_CHECKS)
     return render_template("operators/audit.html", found=found, action=action,
                            actions=audit.ACTIONS, chain=chain)

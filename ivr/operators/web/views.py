@@ -28,6 +28,7 @@ from ivr.operators import (
     call_back,
     claims,
     desk_time,
+    handover,
     own_password,
     presence,
     second_factor,
@@ -327,7 +328,9 @@ def _request_page(request_id: int, revealed: bool = False, status: int = 200) ->
                       revealed=revealed, settings=hotline().settings)
     return render_template("operators/request.html", view=details, notes=NotesForm(),
                            outcome=OutcomeForm(), button=ButtonForm(), now=now(),
-                           block_days=BLOCK_DAYS), status
+                           block_days=BLOCK_DAYS,
+                           holding=handover.holding(db.session(), request_row, now(), minutes())
+                           if me().supervisor else None), status
 
 
 @bp.route("/requests/<int:request_id>")
