@@ -80,6 +80,10 @@ class Settings:
     callback_may_show_hotline_number: bool = False
     # The desk's time zone: every time on the operators' page, and what "today" means there.
     desk_timezone: str = "Europe/Kyiv"
+    # The website's chat: the longest message a person or an operator may send (characters),
+    # and how many messages one chat may send in a minute before it is asked to wait.
+    chat_message_limit: int = 2000
+    chat_messages_per_minute: int = 12
 
     @property
     def production(self) -> bool:
@@ -124,6 +128,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_may_show_hotline_number=source.boolean("CALLBACK_MAY_SHOW_HOTLINE_NUMBER"),
         desk_timezone=_time_zone("DESK_TIMEZONE", source.optional("DESK_TIMEZONE")
                                  or "Europe/Kyiv"),
+        chat_message_limit=source.integer("CHAT_MESSAGE_LIMIT", default=2000, low=100,
+                                          high=20_000),
+        chat_messages_per_minute=source.integer("CHAT_MESSAGES_PER_MINUTE", default=12, low=1,
+                                                high=600),
     )
     if production:
         _refuse_dev_values(settings)

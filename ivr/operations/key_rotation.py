@@ -1,6 +1,7 @@
 """`ivr keys rotate`: every stored phone number, every operator's notes about a caller, the
-operators' TOTP secrets and every caller's message we hold, re-encrypted under the first key
-of PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
+operators' TOTP secrets, the website's chat messages and every caller's message we hold,
+re-encrypted under the first key of PHONE_ENCRYPTION_KEYS, so that the older keys can be
+retired.
 
 It runs beside the live service: in batches, each its own short transaction, and a row is
 only rewritten if it still holds the token that was read (the service may have written it
@@ -21,7 +22,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import InstrumentedAttribute
 
 from ivr.database import unit_of_work
-from ivr.models import Call, CallbackDraft, CallbackRequest, Operator, RecordingCopy
+from ivr.models import (
+    Call,
+    CallbackDraft,
+    CallbackRequest,
+    ChatMessage,
+    Operator,
+    RecordingCopy,
+)
 
 BATCH = 500
 RECORDING_BATCH = 10  # a message may weigh megabytes: a few at a time
@@ -37,6 +45,8 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackRequest.id, CallbackRequest.notes),
     # Not a number, but a secret under the same keys: the operators' TOTP secrets.
     (Operator.id, Operator.totp_secret),
+    # What people wrote in the website's chat, and what operators answered.
+    (ChatMessage.id, ChatMessage.body),
 )
 # Every column that holds an encrypted recording (callers' messages, under the same keys).
 ENCRYPTED_RECORDINGS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],

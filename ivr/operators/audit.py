@@ -23,7 +23,7 @@ from ivr.models import AuditEntry
 
 ACTIONS = ("login", "login_failed", "logout", "claim", "release", "reveal", "play", "call",
            "notes", "outcome", "export", "duty", "surge", "account", "block", "unblock",
-           "dismiss_flag", "second_factor")
+           "dismiss_flag", "second_factor", "chat")
 
 
 @dataclass(frozen=True)

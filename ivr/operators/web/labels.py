@@ -38,6 +38,7 @@ ACTIONS = {
     "block": _l("block a number"), "unblock": _l("unblock a number"),
     "dismiss_flag": _l("many calls let be"),
     "second_factor": _l("second factor"),
+    "chat": _l("web chat"),
 }
 LANGUAGES = {"ru": _l("Russian"), "uk": _l("Ukrainian"), "en": _l("English")}
 ALERT_LEVELS = {"ERROR": _l("Error"), "WARNING": _l("Warning"), "NOTICE": _l("Notice"),
