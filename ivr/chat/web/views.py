@@ -47,7 +47,10 @@ def language(chat: ChatConversation | None = None) -> str:
     """The page's language: the one chosen on the page, else the chat's, else the browser's
     first language we have, else the menu's default."""
     offered = tuple(hotline().menu.languages)
-    chosen = request.values.get("lang", "")
+    try:
+        chosen = request.values.get("lang", "")
+    except HTTPException:  # a body too large to read: the page's language only
+        chosen = request.args.get("lang", "")
     if chosen in offered:
         return chosen
     if chat is not None:
