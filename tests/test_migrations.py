@@ -21,7 +21,8 @@ from tests.support import settings_for
 TABLES = {"alembic_version", "calls", "call_events", "operators", "operator_rings", "surges",
           "callback_attempts", "audit_log", "sign_in_counts", "twilio_alerts",
           "callback_requests", "callback_calls", "callback_drafts", "recordings",
-          "recording_copies", "periodic_jobs", "blocked_numbers", "flag_dismissals"}
+          "recording_copies", "periodic_jobs", "blocked_numbers", "flag_dismissals",
+          "chat_conversations", "chat_messages"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -14,16 +14,22 @@ import pytest
 from flask import Flask
 
 from tests.chat_support import chats_in, on_duty
-from tests.test_operators_in_a_browser import (  # noqa: F401 (the browser fixture)
-    CHROMIUM,
-    SCREENSHOTS,
-    browser,
-    open_as,
-    serve,
-)
+from tests.test_operators_in_a_browser import CHROMIUM, SCREENSHOTS, open_as, serve
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 BRIEFS = Path("/work/briefs")
+
+
+@pytest.fixture(name="browser", scope="module")
+def _chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
 
 
 @pytest.fixture
