@@ -22,6 +22,7 @@ from ivr.models import CallbackRequest, Operator
 from ivr.operations import key_rotation, retention
 from ivr.operators.identity import staff_of
 from tests.chat_support import Person, chats_in, on_duty, raw_messages
+from tests.fake_twilio import FakeTwilio
 from tests.page_support import add_people, requests_in, sign_in, without_csrf
 from tests.support import hotline_of
 
@@ -86,6 +87,29 @@ def test_oksana_reaches_olena_who_answers_and_her_page_shows_it(desk_app: Flask)
     assert [m["text"] for m in updates["messages"] if m["author"] == "operator"] == [
         "Я з вами. Ви в безпеці?"]
     assert updates["status"] == "held"
+
+
+def test_a_waiting_chat_rings_nobodys_phone(desk_app: Flask, twilio: FakeTwilio) -> None:
+    desk_with_olena(desk_app)
+    Person(desk_app).choose("1")
+    assert [chat.status for chat in chats_in(desk_app)] == ["waiting"]
+    assert twilio.placed == []
+
+
+def test_olena_sees_new_messages_of_the_chat_she_holds_and_nobody_else_does(
+        desk_app: Flask) -> None:
+    desk_with_olena(desk_app)
+    oksana = Person(desk_app)
+    oksana.choose("1")
+    [chat] = chats_in(desk_app)
+    olena = sign_in(without_csrf(desk_app), "olena")
+    sofia = sign_in(desk_app, "sofia")
+    olena.post(f"/operators/chats/{chat.id}/take")
+    oksana.write("<i>ще тут</i>")
+    news = olena.get(f"/operators/chats/{chat.id}/updates?after=0").get_json()
+    assert [m["text"] for m in news["messages"]] == ["An operator joined.", "<i>ще тут</i>"]
+    assert sofia.get(f"/operators/chats/{chat.id}/updates").status_code == 404
+    assert olena.get(f"/operators/chats/{chat.id}/updates?after=x").status_code == 200
 
 
 def test_ivan_who_speaks_only_russian_never_sees_a_ukrainian_chat(desk_app: Flask) -> None:

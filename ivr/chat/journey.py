@@ -165,9 +165,10 @@ def leave_callback_request(session: Session, hotline: Hotline, language: str,
     number = phones.parse_entered(answers.number[:40], number_regions(hotline, None))
     if number is None:
         raise NumberInvalid
-    message = answers.message.strip()
-    if message:
-        message = conversations.clean(message, hotline.settings.chat_message_limit)
+    try:
+        message = conversations.clean(answers.message, hotline.settings.chat_message_limit)
+    except conversations.Empty:
+        message = ""  # the message is optional
     chat_sid = CHAT_SID_PREFIX + uuid.uuid4().hex
     request = NewRequest(
         call_sid=chat_sid, number=number, source="entered", confirmed=True, language=language,

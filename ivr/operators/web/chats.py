@@ -4,7 +4,7 @@ ivr/chat/desk.py and render."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -80,6 +80,37 @@ def chat_page(chat_id: int, problem: str | None = None, draft: str = "",
     return render_template("operators/chats_chat.html", chat=chat, lines=lines,
                            button=ButtonForm(), problem=problem, draft=draft,
                            limit=hotline().settings.chat_message_limit), status
+
+
+@bp.route("/<int:chat_id>/updates")
+@signed_in
+def updates(chat_id: int) -> BaseResponse:
+    """The person's new messages, for the chat page's script (shown with textContent)."""
+    after = request.args.get("after", "0")
+    after_id = int(after) if after.isascii() and after.isdigit() and len(after) < 18 else 0
+    try:
+        chat, lines = desk.read(db.session(), hotline().vault, me(), chat_id, after_id)
+    except (desk.NotFound, desk.NotYours):
+        db.session.rollback()
+        response = jsonify({"status": "gone", "messages": []})
+        response.status_code = 404
+        return response
+    response = jsonify({
+        "status": chat.status,
+        "messages": [{"id": line.id, "author": line.author, "who": _who(line.author),
+                      "text": _said(line.author, line.text)} for line in lines]})
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _who(author: str) -> str:
+    return str({"person": _("Person"), "operator": _("Operator")}.get(author, _("Hotline")))
+
+
+def _said(author: str, text: str) -> str:
+    if author != "desk":
+        return text
+    return str(_("An operator joined.") if text == "joined" else _("The chat ended."))
 
 
 @bp.route("/<int:chat_id>/reply", methods=["POST"])
