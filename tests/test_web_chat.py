@@ -236,6 +236,33 @@ def test_leave_now_ends_the_chat_forgets_the_cookie_and_shows_a_neutral_page(
     assert "Написати операторові зараз" in oksana.open()  # a fresh start, nothing of before
 
 
+def test_after_olena_ends_the_chat_oksana_may_start_again_in_the_same_browser(
+        desk_app: Flask) -> None:
+    desk_with_olena(desk_app)
+    oksana = Person(desk_app)
+    oksana.choose("1")
+    oksana.write("перша розмова")
+    [chat] = chats_in(desk_app)
+    olena = sign_in(without_csrf(desk_app), "olena")
+    olena.post(f"/operators/chats/{chat.id}/take")
+    olena.post(f"/operators/chats/{chat.id}/end")
+    assert "Оператор завершив розмову" in oksana.open()
+    page = oksana.post("/chat/written", message="ще питання")  # with the same cookie
+    assert oksana.status == 200 and "ще питання" in page and "перша розмова" not in page
+    page = oksana.choose("1")
+    assert "ще питання" in page  # the chat on now is the one shown
+    assert [each.status for each in chats_in(desk_app)] == ["ended", "waiting"]
+
+
+def test_every_language_has_every_word_of_the_chat() -> None:
+    from ivr.chat.texts import own_texts
+    from ivr.settings import PROJECT_ROOT
+
+    words = {lang: set(own_texts(PROJECT_ROOT / "prompts" / lang / "chat.yaml"))
+             for lang in ("en", "ru", "uk")}
+    assert words["en"] and words["en"] == words["ru"] == words["uk"]
+
+
 def test_the_chat_keeps_one_session_cookie_and_takes_nothing_from_elsewhere(
         desk_app: Flask) -> None:
     response = desk_app.test_client().get("/chat/")

@@ -84,7 +84,12 @@ def of_token(session: Session, vault: PhoneVault, token: str | None) -> ChatConv
 def start(session: Session, vault: PhoneVault, token: str, language: str, mode: str,
           now: datetime) -> ChatConversation:
     """A conversation waiting for an operator (`live` or `written`), or kept beside a callback
-    request (`callback`, ended at once: nobody answers it here)."""
+    request (`callback`, ended at once: nobody answers it here). A chat this browser had
+    before, ended, is no longer its own: it cannot be read from this cookie again."""
+    before = of_token(session, vault, token)
+    if before is not None:
+        before.token_hash = vault.digest(new_token())
+        session.flush()
     conversation = ChatConversation(
         token_hash=vault.digest(token), language=language, mode=mode,
         status="ended" if mode == "callback" else "waiting", created_at=now,
