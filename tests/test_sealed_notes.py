@@ -132,7 +132,8 @@ def test_the_migration_seals_the_notes_there_were_and_chains_the_audit_log(
     add_people(app, "olena")
     request_id = add_request(app, NOW)
     with app.app_context():
-        flask_migrate.downgrade(revision="-1")  # to the schema before this change
+        # to the schema before this change (named: later migrations stack on top of it)
+        flask_migrate.downgrade(revision="c1a7f0e2b301")
         db.session.execute(sa.text("UPDATE callback_requests SET notes = :notes"),
                            {"notes": NOTE})
         db.session.execute(sa.text(
