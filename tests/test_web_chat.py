@@ -426,3 +426,23 @@ def test_no_message_text_reaches_the_log(desk_app: Flask,
     oksana.write("секретне слово")
     logged = " ".join(record.getMessage() + str(record.__dict__) for record in caplog.records)
     assert "секретне" not in logged
+
+
+def test_on_postgresql_too_one_operator_takes_a_chat_and_purge_leaves_it(
+        postgres_app: Flask) -> None:
+    hotline_of(postgres_app).clock.fixed = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    desk_with_olena(postgres_app)
+    oksana = Person(postgres_app)
+    oksana.choose("1")
+    oksana.write("на PostgreSQL")
+    [chat] = chats_in(postgres_app)
+    olena = sign_in(without_csrf(postgres_app), "olena")
+    sofia = sign_in(postgres_app, "sofia")
+    olena.post(f"/operators/chats/{chat.id}/take")
+    refused = sofia.post(f"/operators/chats/{chat.id}/take", follow_redirects=True)
+    assert "Someone else took this chat" in refused.get_data(as_text=True)
+    assert "на PostgreSQL" in olena.get(f"/operators/chats/{chat.id}").get_data(as_text=True)
+    hotline = hotline_of(postgres_app)
+    purged = retention.purge(hotline.engine, hotline.twilio,
+                             hotline.clock.now() + timedelta(days=1))
+    assert purged.conversations == 0 and len(raw_messages(postgres_app)) == 2
