@@ -80,6 +80,10 @@ def test_oksana_reaches_olena_and_her_answer_appears_without_a_reload(
     assert olena.evaluate("window.stillTheSamePage") is True
     assert oksana.locator(".line.operator b").count() == 0  # markup shown as text
     assert "Оператор з вами" in oksana.locator("#status").inner_text()
+    assert oksana.evaluate("document.documentElement.scrollWidth"
+                           " - document.documentElement.clientWidth") <= 0  # fits a phone
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    oksana.screenshot(path=str(SCREENSHOTS / "chat-conversation-uk-390.png"), full_page=True)
     assert oksana.console_errors == [] and olena.console_errors == []
 
 
