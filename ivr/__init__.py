@@ -15,6 +15,7 @@ from ivr import cli
 from ivr.call_log.writer import CallLog
 from ivr.callback_requests.spool import Spool
 from ivr.callback_requests.writer import RequestWriter
+from ivr.chat import web as chat_page
 from ivr.database import MIGRATIONS, configure_engine, db, engine_options, migrate
 from ivr.menu.menu_file import load_menu
 from ivr.menu.prompts import check, load_catalog
@@ -94,6 +95,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     for webhooks in (menu, callback_request, queue, operator_leg, media, call_back, debugger):
         app.register_blueprint(webhooks.bp)
     operators_page.init_app(app, settings)
+    chat_page.init_app(app)
     for blueprint in (health.bp, metrics.bp):
         app.register_blueprint(blueprint)
     metrics.measure(app)

@@ -442,3 +442,46 @@ class FlagDismissal(Base):
     number_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, primary_key=True)
     dismissed_by: Mapped[str] = mapped_column(sa.String(64))
     dismissed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChatConversation(Base):
+    """A person writing to us from the website's chat (/chat/). Their browser holds a random
+    token in a session cookie; we keep only its keyed digest. `mode`: `live` (talking to an
+    operator now), `written` (a request answered here in writing), `callback` (a callback
+    request left from the chat: its written message is kept here, beside the request).
+    `status`: `waiting` for an operator, `held` by one (`operator_id`), or `ended`."""
+
+    __tablename__ = "chat_conversations"
+    __table_args__ = (
+        sa.Index("ix_chat_conversations_queue", "status", "language", "waiting_since"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, unique=True)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_requests.id"),
+                                                   index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class ChatMessage(Base):
+    """One message of a conversation: the text sealed under PHONE_ENCRYPTION_KEYS, like notes,
+    so `ivr keys rotate` re-encrypts it. `author`: `person`, `operator` or `desk` (what the
+    line itself said: "an operator joined")."""
+
+    __tablename__ = "chat_messages"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(sa.ForeignKey("chat_conversations.id"),
+                                                 index=True)
+    author: Mapped[str] = mapped_column(sa.String(16))
+    operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
+    body: Mapped[str] = mapped_column(ENCRYPTED_TEXT)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

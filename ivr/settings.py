@@ -88,6 +88,10 @@ class Settings:
     callback_retry_minutes: tuple[int, ...] = (15, 30, 60, 120)
     # After this many tries without an answer, a supervisor decides instead.
     callback_max_attempts: int = 5
+    # The website's chat: the longest message a person or an operator may send (characters),
+    # and how many messages one chat may send in a minute before it is asked to wait.
+    chat_message_limit: int = 2000
+    chat_messages_per_minute: int = 12
 
     @property
     def production(self) -> bool:
@@ -138,6 +142,10 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
         callback_retry_minutes=_retry_minutes(source.optional("CALLBACK_RETRY_MINUTES")),
         callback_max_attempts=source.integer("CALLBACK_MAX_ATTEMPTS", default=5, low=1,
                                              high=50),
+        chat_message_limit=source.integer("CHAT_MESSAGE_LIMIT", default=2000, low=100,
+                                          high=20_000),
+        chat_messages_per_minute=source.integer("CHAT_MESSAGES_PER_MINUTE", default=12, low=1,
+                                                high=600),
     )
     if production:
         _refuse_dev_values(settings)

@@ -25,7 +25,7 @@ from ivr.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "ivr"
 README = (PROJECT_ROOT / "README.md").read_text()
-EDGES = ("ivr.voice", "ivr.operators.web", "ivr.cli")
+EDGES = ("ivr.voice", "ivr.operators.web", "ivr.chat.web", "ivr.cli")
 APP_FACTORY = "ivr"
 REST_CLIENTS = ("twilio.rest", "twilio.http", "twilio.base", "requests")
 UNIT_OF_WORK_HOME = ("ivr.database", "ivr.migrations.env")

@@ -85,6 +85,7 @@ def test_an_old_closed_request_goes_with_its_message_at_twilio_first(
         "  recordings deleted at Twilio: 1 (already gone there: 0)",
         "  calls: 1, call events: 1",
         "  Twilio alerts: 0",
+        "  web chats that ended: 0",
     ]
 
 
@@ -207,4 +208,5 @@ def test_every_table_pointing_at_a_request_is_handled_when_it_goes() -> None:
                 if foreign_key.column.table.name == "callback_requests"}
 
     # ivr/retention.py deletes (or, for the audit log, unlinks) each of these first.
-    assert pointing == {"callback_calls", "callback_attempts", "callback_notes", "audit_log"}
+    assert pointing == {"callback_calls", "callback_attempts", "callback_notes", "audit_log",
+                        "chat_conversations"}

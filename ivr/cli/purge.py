@@ -11,7 +11,8 @@ from ivr.services import current_hotline
 
 
 @click.command(help="Delete closed callback requests, calls, call events, recordings (at Twilio "
-               "too) and Twilio alerts older than the retention period. Open requests stay.")
+               "too), Twilio alerts and ended web chats older than the retention period. Open "
+               "requests stay.")
 @click.option("--older-than", "period", default=None, metavar="PERIOD",
               help="90d, 12h or 2w [default: RETENTION_DAYS days].")
 @with_appcontext
@@ -30,6 +31,7 @@ def purge(period: str | None) -> None:
                f" (already gone there: {purged.recordings_gone_already})")
     click.echo(f"  calls: {purged.calls}, call events: {purged.events}")
     click.echo(f"  Twilio alerts: {purged.alerts}")
+    click.echo(f"  web chats that ended: {purged.conversations}")
     if purged.failures:
         for failure in purged.failures:
             click.echo(f"  kept, Twilio did not delete it: {failure}", err=True)

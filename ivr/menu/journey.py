@@ -3,6 +3,8 @@
 Where a caller is (node, language, how many tries, how many errors) travels in the URLs
 Twilio calls back, so no process keeps any state and any instance can answer any step.
 Each function returns a Plan: what the caller hears and where the call goes next.
+`walk` and `chosen` are the decisions any channel makes on the menu (the website's chat walks
+the same menu with them, ivr/chat/journey.py); the call's own steps are built on them.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from ivr import paths
 from ivr.callback_requests.questions import redirect_to_request
-from ivr.menu.menu_file import KEYS, Menu, Node
+from ivr.menu.menu_file import KEYS, Menu, Node, Option
 from ivr.menu.plans import Ask, Hangup, Plan, Redirect, Say, Target, target
 
 # After this many errors in one call the caller is told plainly and the call ends,
@@ -67,6 +69,38 @@ def _clamp(raw: str | None, low: int, high: int) -> int:
     return min(max(value, low), high)
 
 
+@dataclass(frozen=True)
+class Stop:
+    """Where a walk through the menu stops, whatever the channel (a call or the website's
+    chat): the prompts said on the way there (message nodes), and the node that asks or acts
+    (a menu, the language menu, the operator, the callback request, the end)."""
+
+    said: tuple[str, ...]
+    node: Node
+
+
+def walk(menu: Menu, name: str) -> Stop:
+    """From a node, through the messages it leads to, to the node where something is asked
+    or done. The menu was checked when loaded: messages lead somewhere, without a loop."""
+    said: list[str] = []
+    node = menu.node(name)
+    while node.kind == "message":
+        said += node.prompts
+        node = menu.node(_next(node))
+    return Stop(tuple(said), node)
+
+
+def chosen(node: Node, key: str | None) -> Option | None:
+    """The option a key picks at a node, if any: a pressed key or a button in the chat."""
+    return node.option(key) if key in KEYS else None
+
+
+def first_choice(menu: Menu) -> str:
+    """The node after the language menu: where a person whose language is known begins."""
+    start_node = menu.node(menu.start)
+    return _next(start_node) if start_node.kind == "language" else start_node.name
+
+
 def start(menu: Menu, calling_code: str | None) -> Plan:
     return enter(menu, Where(menu.start), calling_code)
 
@@ -96,18 +130,19 @@ def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "cho
         prompts += [Say(lang, option.prompt) for option in node.options if option.prompt]
         return Plan((Ask(tuple(prompts), input_target(where), node.timeout),),
                     f"ask:{node.name}")
-    said = tuple(Say(lang, prompt) for prompt in node.prompts)
     if node.kind == "hangup":
+        said = tuple(Say(lang, prompt) for prompt in node.prompts)
         return Plan((*said, Hangup()), f"hangup:{node.name}")
-    assert node.next is not None  # checked when the menu was loaded
-    then = enter(menu, Where(node.next, where.lang, errors=where.errors), calling_code)
+    stop = walk(menu, node.name)  # a message: its prompts, then wherever it leads
+    then = enter(menu, Where(stop.node.name, where.lang, errors=where.errors), calling_code)
+    said = tuple(Say(lang, prompt) for prompt in stop.said)
     return Plan(said + then.steps, f"say:{node.name}")
 
 
 def answer(menu: Menu, where: Where, key: str | None, calling_code: str | None) -> Plan:
     """What happens after the caller pressed `key` at a node, or nothing (None)."""
     node = menu.node(where.node)
-    option = node.option(key) if key in KEYS else None
+    option = chosen(node, key)
     if option is not None:
         if node.kind == "language":
             then = enter(menu, Where(_next(node), option.goto, errors=where.errors), calling_code)

@@ -1,6 +1,7 @@
 """`ivr keys rotate`: every stored phone number, every operator's notes about a caller, the
-operators' TOTP secrets and every caller's message we hold, re-encrypted under the first key
-of PHONE_ENCRYPTION_KEYS, so that the older keys can be retired.
+operators' TOTP secrets, the website's chat messages and every caller's message we hold,
+re-encrypted under the first key of PHONE_ENCRYPTION_KEYS, so that the older keys can be
+retired.
 
 It runs beside the live service: in batches, each its own short transaction, and a row is
 only rewritten if it still holds the token that was read (the service may have written it
@@ -26,6 +27,7 @@ from ivr.models import (
     CallbackDraft,
     CallbackNote,
     CallbackRequest,
+    ChatMessage,
     Operator,
     RecordingCopy,
 )
@@ -44,6 +46,8 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (CallbackNote.id, CallbackNote.text),
     # Not a number, but a secret under the same keys: the operators' TOTP secrets.
     (Operator.id, Operator.totp_secret),
+    # What people wrote in the website's chat, and what operators answered.
+    (ChatMessage.id, ChatMessage.body),
 )
 # Every column that holds an encrypted recording (callers' messages, under the same keys).
 ENCRYPTED_RECORDINGS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],

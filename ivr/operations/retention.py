@@ -2,7 +2,8 @@
 
 Removed once older than the retention period: callback requests that were closed (never an
 open one, and never one somebody holds), the calls and call events of the log, the callers'
-recorded messages (at Twilio first, then our row and our copy), and Twilio's alerts.
+recorded messages (at Twilio first, then our row and our copy), Twilio's alerts, and the
+website's chats that ended (with their messages; one left with a request goes with it).
 A purged request's attempts and the operators' notes on it go with it. Kept
 whatever their age: anything of a request still open, since someone is still waiting for
 our call.
@@ -31,6 +32,8 @@ from ivr.models import (
     CallbackNote,
     CallbackRequest,
     CallEvent,
+    ChatConversation,
+    ChatMessage,
     Recording,
     RecordingCopy,
     RequestCall,
@@ -64,6 +67,7 @@ class Purged:
     calls: int = 0
     events: int = 0
     alerts: int = 0
+    conversations: int = 0  # the website's chats, with their messages
     failures: list[str] = field(default_factory=list)  # recordings Twilio kept, and why
 
 
@@ -112,7 +116,30 @@ def purge(engine: Engine, twilio: TwilioApi, cutoff: datetime) -> Purged:
         Call.started_at < cutoff, Call.call_sid.not_in(kept_calls)))
     purged.alerts = _delete_in_batches(engine, TwilioAlert, TwilioAlert.id,
                                        TwilioAlert.at < cutoff)
+    purged.conversations += _delete_conversations(engine, sa.and_(
+        ChatConversation.status == "ended", ChatConversation.ended_at < cutoff,
+        ChatConversation.request_id.is_(None)))
     return purged
+
+
+def _delete_conversations(engine: Engine, condition: sa.ColumnElement[bool]) -> int:
+    """Chats that ended before the cutoff, with their messages; a chat still waiting or held
+    is kept, as an open request is. (One left with a callback request goes with it.)"""
+    total = 0
+    while True:
+        with unit_of_work(engine) as session:
+            connection = session.connection()
+            ids = list(connection.scalars(sa.select(ChatConversation.id).where(condition)
+                                          .limit(BATCH)))
+            if not ids:
+                return total
+            total += _delete_chats(connection, ids)
+
+
+def _delete_chats(connection: Connection, ids: list[int]) -> int:
+    connection.execute(sa.delete(ChatMessage).where(ChatMessage.conversation_id.in_(ids)))
+    return connection.execute(sa.delete(ChatConversation)
+                              .where(ChatConversation.id.in_(ids))).rowcount
 
 
 def _delete_at_twilio(twilio: TwilioApi, sids: list[str], purged: Purged) -> set[str]:
@@ -137,6 +164,9 @@ def _delete_requests(connection: Connection, ids: list[int]) -> int:
     connection.execute(sa.delete(CallbackNote).where(CallbackNote.request_id.in_(ids)))
     connection.execute(sa.delete(CallBackAttempt).where(CallBackAttempt.request_id.in_(ids)))
     connection.execute(sa.delete(RequestCall).where(RequestCall.request_id.in_(ids)))
+    # A message written with a request left in the chat goes with the request.
+    _delete_chats(connection, list(connection.scalars(
+        sa.select(ChatConversation.id).where(ChatConversation.request_id.in_(ids)))))
     # Checked again inside the transaction: a request reopened meanwhile is not touched.
     result = connection.execute(sa.delete(CallbackRequest).where(
         CallbackRequest.id.in_(ids), CallbackRequest.status != "open",

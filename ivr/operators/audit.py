@@ -24,7 +24,7 @@ from ivr.operations.logs import redact
 ACTIONS = ("login", "login_failed", "logout", "claim", "release", "reveal", "play", "call",
            "notes", "outcome", "export", "duty", "surge", "account", "block", "unblock",
            "dismiss_flag", "second_factor", "presence", "paused", "decision", "reassign",
-           "languages")
+           "languages", "chat")
 
 
 @dataclass(frozen=True)

@@ -58,12 +58,13 @@ def init_app(app: Flask, settings: Settings) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=page_language)
 
-    from ivr.operators.web import supervision, views, wallboard
+    from ivr.operators.web import chats, supervision, views, wallboard
 
     app.url_map.converters["int"] = RowId  # before the page's routes are made
     app.register_blueprint(views.bp)
     app.register_blueprint(supervision.bp)
     app.register_blueprint(wallboard.bp)
+    app.register_blueprint(chats.bp)
     if settings.operators_2fa == "required":
         app.before_request(lambda: login.second_factor_given() if _ours() else None)
     app.after_request(_headers)

@@ -47,6 +47,7 @@ ACTIONS = {
     "presence": _l("presence"), "paused": _l("paused after missed calls"),
     "decision": _l("decided after the last try"),
     "reassign": _l("reassigned"), "languages": _l("changed languages"),
+    "chat": _l("web chat"),
 }
 # What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
 PRESENCE_STATES = {
