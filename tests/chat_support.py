@@ -10,7 +10,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.database import db
-from ivr.models import ChatConversation, ChatMessage, Operator
+from ivr.models import ChatConversation, ChatMessage
+from ivr.operators import accounts
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([0-9a-f]+)"')
 
@@ -51,9 +52,10 @@ class Person:
 
 
 def on_duty(app: Flask, *logins: str) -> None:
+    """On the roster, and so available at once (as a supervisor's switch makes them)."""
     with app.app_context():
-        db.session.execute(sa.update(Operator).where(Operator.login.in_(logins))
-                           .values(on_duty=True))
+        for login in logins:
+            accounts.set_duty(db.session(), login, True)
         db.session.commit()
 
 
