@@ -587,6 +587,16 @@ def test_every_page_fits_a_phone_390_px_wide(browser: Any,
          "css=table.figures th:has-text('Українська')")
     page.goto(f"{base}/operators/team")
     fits(page, "team-uk", "Команда", "Додати оператора")
+    # On the desk's wide screen too: a long Ukrainian label squeezes no value out of its card.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{base}/operators/requests/{second.id}")
+    page.locator("form[action$='/claim'] button").first.click()  # three cards side by side
+    page.wait_for_selector("#no-call-back, button:has-text('Передзвонити')")
+    squeezed = page.evaluate("""Array.from(document.querySelectorAll('dl.facts dd'))
+        .filter(dd => dd.getBoundingClientRect().right
+                      > dd.closest('section').getBoundingClientRect().right + 1)
+        .map(dd => dd.textContent.trim().slice(0, 40))""")
+    assert squeezed == [], squeezed
     assert page.console_errors == []
     page.context.close()
 
