@@ -19,7 +19,7 @@ from ivr import create_app
 from ivr.database import db
 from ivr.settings import PROJECT_ROOT
 from ivr.twilio.phone_simulator import Phone
-from tests import support
+from tests import page_support, support
 from tests.fake_twilio import FakeTwilio
 from tests.support import AUTH_TOKEN, BASE_URL, hotline_of, settings_for
 
@@ -193,6 +193,14 @@ def desk_app(app: Flask) -> Flask:
     """The app at noon, when every language's operators answer."""
     hotline_of(app).clock.fixed = NOON
     return app
+
+
+@pytest.fixture
+def page(app: Flask) -> Flask:
+    """The operators' page with the whole team signed up (tests.page_support.PEOPLE), its
+    forms taken without their CSRF token (the tokens have stories of their own)."""
+    page_support.add_people(app)
+    return page_support.without_csrf(app)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
 from ivr.database import db
-from ivr.models import AuditEntry, CallbackRequest
+from ivr.models import AuditEntry, CallbackRequest, Operator
 from ivr.operators import accounts
 from ivr.twilio.phone_simulator import Phone
 from tests.support import hotline_of
@@ -44,6 +44,12 @@ def add_people(app: Flask, *logins: str) -> None:
                                   known_languages=("ru", "uk", "en"), role=role,
                                   password=PASSWORD)
         db.session.commit()
+
+
+def people(app: Flask) -> dict[str, Operator]:
+    """The team by login, as stored."""
+    with app.app_context():
+        return {person.login: person for person in db.session.scalars(sa.select(Operator))}
 
 
 def sign_in(app: Flask, login: str, password: str = PASSWORD) -> FlaskClient:

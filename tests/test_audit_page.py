@@ -21,22 +21,14 @@ from ivr.operators.audit_reading import Said
 from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     RUSSIAN_CALLER,
-    add_people,
     request_by_call,
     requests_in,
     sign_in,
     stop_clock,
-    without_csrf,
 )
 
 Dial = Callable[..., Phone]
 NOON = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # 14:00 in Kyiv
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
 
 
 COLUMNS = ("When", "Who", "What", "Request", "Address")

@@ -36,12 +36,6 @@ Dial = Callable[..., Phone]
 OLENA_PHONE = "+380501112233"
 
 
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
 def claimed_request(page: Flask, phone: Dial) -> tuple[FlaskClient, int]:
     request_by_call(phone)
     [request] = requests_in(page)

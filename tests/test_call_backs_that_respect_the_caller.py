@@ -44,12 +44,6 @@ NOTE = "Marta answered once; her husband may pick up, hang up then"
 
 
 @pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
-@pytest.fixture
 def strict_page(make_app: Callable[..., Flask]) -> Callable[..., Flask]:
     """The page with settings of the story's own."""
     def make(**settings: str) -> Flask:

@@ -36,12 +36,6 @@ from tests.support import hotline_of
 Dial = Callable[..., Phone]
 
 
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
 def test_someone_not_signed_in_is_sent_to_the_sign_in_page(page: Flask) -> None:
     response = page.test_client().get("/operators/")
 

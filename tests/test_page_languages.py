@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ivr.twilio.phone_simulator import Phone
-from tests.page_support import add_people, request_by_call, requests_in, sign_in, without_csrf
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
+from tests.page_support import request_by_call, requests_in, sign_in
 
 
 def olena_in(page: Flask, phone: Callable[..., Phone], language: str) -> FlaskClient:

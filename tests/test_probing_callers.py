@@ -43,12 +43,6 @@ Dial = Callable[..., Phone]
 NEUTRAL = [("ru", "cannot_take_call"), ("uk", "cannot_take_call"), ("en", "cannot_take_call")]
 
 
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
 def block_from_request(page: Flask, request_id: int, days: str = "7",
                        reason: str = "calls to abuse operators") -> None:
     sofia = sign_in(page, "sofia")

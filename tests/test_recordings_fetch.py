@@ -18,23 +18,15 @@ from ivr.models import Recording, RecordingCopy
 from ivr.twilio.phone_simulator import Phone
 from tests.fake_twilio import FakeTwilio, a_wav
 from tests.page_support import (
-    add_people,
     audit_trail,
     request_by_call,
     requests_in,
     sign_in,
-    without_csrf,
 )
 from tests.rows import add_call, add_recording
 from tests.support import hotline_of
 
 Dial = Callable[..., Phone]
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
 
 
 def fetch(app: Flask) -> Result:

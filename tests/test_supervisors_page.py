@@ -10,42 +10,29 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 from flask import Flask
 
 from ivr.database import db
-from ivr.models import Call, CallbackRequest, Operator, Ring
+from ivr.models import Call, CallbackRequest, Ring
 from ivr.operators import availability, figures
 from ivr.twilio.phone_simulator import Phone
 from tests.page_support import (
     PASSWORD,
     RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
-    add_people,
     audit_trail,
+    people,
     request_by_call,
     requests_in,
     sign_in,
-    without_csrf,
 )
 from tests.rows import add_request
 
 Dial = Callable[..., Phone]
 WEB = Path(__file__).resolve().parent.parent / "ivr" / "operators" / "web"
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
-def people(app: Flask) -> dict[str, Operator]:
-    with app.app_context():
-        return {person.login: person for person in db.session.scalars(sa.select(Operator))}
 
 
 def test_supervisor_sees_todays_figures_per_language(page: Flask, phone: Dial) -> None:

@@ -25,26 +25,15 @@ from tests.page_support import (
     RUSSIAN_CALLER,
     UKRAINIAN_CALLER,
     add_people,
+    people,
     request_by_call,
     requests_in,
     sign_in,
     stop_clock,
-    without_csrf,
 )
 from tests.support import hotline_of
 
 Dial = Callable[..., Phone]
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
-
-
-def people(app: Flask) -> dict[str, Operator]:
-    with app.app_context():
-        return {person.login: person for person in db.session.scalars(sa.select(Operator))}
 
 
 def held_by_olena(page: Flask, phone: Dial, language: str = "ru") -> tuple[CallbackRequest,

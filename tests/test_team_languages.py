@@ -22,16 +22,9 @@ from tests.page_support import (
     request_by_call,
     requests_in,
     sign_in,
-    without_csrf,
 )
 
 Dial = Callable[..., Phone]
-
-
-@pytest.fixture
-def page(app: Flask) -> Flask:
-    add_people(app)
-    return without_csrf(app)
 
 
 def languages_of(app: Flask, login: str) -> tuple[str, ...]:
