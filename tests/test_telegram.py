@@ -15,6 +15,7 @@ import pytest
 import responses
 import sqlalchemy as sa
 from flask import Flask
+from flask.testing import FlaskClient
 
 from ivr.database import db
 from ivr.models import CallbackRequest, Operator, TelegramChat
@@ -65,7 +66,7 @@ def oksana_talking(app: Flask, telegram: FakeTelegram) -> TelegramPerson:
     return oksana
 
 
-def olena_takes(app: Flask) -> tuple[object, int]:
+def olena_takes(app: Flask) -> tuple[FlaskClient, int]:
     olena = sign_in(app, "olena")
     [chat] = [chat for chat in chats_in(app) if chat.status == "waiting"]
     olena.post(f"/operators/chats/{chat.id}/take")
