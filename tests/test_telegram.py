@@ -365,3 +365,28 @@ def test_production_needs_a_real_webhook_secret_with_a_bot(tmp_path: Path) -> No
     settings = load_settings({"TELEGRAM_BOT_TOKEN": TOKEN,
                               "TELEGRAM_WEBHOOK_SECRET_FILE": str(secret_file)}, tmp_path)
     assert settings.telegram_webhook_secret == SECRET
+
+
+def test_how_the_line_works_and_another_language_are_buttons_too(
+        bot_app: Flask, telegram: FakeTelegram) -> None:
+    oksana = TelegramPerson(bot_app, OKSANA, "uk")
+    oksana.write("/start")
+    oksana.write("Українська")
+    oksana.write("Як працює лінія")
+    assert "Наша допомога безкоштовна" in telegram.texts_to(OKSANA)[-1]
+    assert "Написати операторові зараз" in telegram.last_buttons(OKSANA)  # and the menu
+    oksana.write("Інша мова")
+    assert telegram.texts_to(OKSANA)[-1] == "Оберіть мову"
+    oksana.write("English")
+    assert "Talk to an operator now" in telegram.last_buttons(OKSANA)
+    oksana.write("something she typed that is no button")
+    assert "Talk to an operator now" in telegram.last_buttons(OKSANA)  # the menu again
+
+
+def test_an_answer_longer_than_telegram_takes_goes_in_parts(
+        make_app: Callable[..., Flask], telegram: FakeTelegram) -> None:
+    app = desk(make_app(**BOT_SETTINGS, CHAT_MESSAGE_LIMIT="5000"))
+    oksana_talking(app, telegram)
+    olena, chat_id = olena_takes(app)
+    olena.post(f"/operators/chats/{chat_id}/reply", data={"message": "а" * 5000})
+    assert [len(text) for text in telegram.texts_to(OKSANA)[-2:]] == [4096, 904]
