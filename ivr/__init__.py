@@ -27,6 +27,8 @@ from ivr.operators.blocking import BlockList
 from ivr.phones import PhoneVault
 from ivr.services import Hotline
 from ivr.settings import INSTANCE_PATH, ConfigError, settings_from_environment
+from ivr.telegram import web as telegram_webhook
+from ivr.telegram.bot_api import BotApi
 from ivr.twilio.rest_api import TwilioApi
 from ivr.voice import (
     call_back,
@@ -80,6 +82,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         twilio=TwilioApi(settings.twilio_account_sid, settings.twilio_auth_token),
         blocks=BlockList(engine, vault, flag_threshold=settings.flag_calls_from_one_number,
                          flag_window=timedelta(minutes=settings.flag_window_minutes)),
+        telegram=BotApi(settings.telegram_bot_token),
     )
     _check_spool(app.extensions["ivr"])
     # What `ivr prompts check` reports, said once at start-up: callers are not harmed
@@ -96,6 +99,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         app.register_blueprint(webhooks.bp)
     operators_page.init_app(app, settings)
     chat_page.init_app(app)
+    app.register_blueprint(telegram_webhook.bp)
     for blueprint in (health.bp, metrics.bp):
         app.register_blueprint(blueprint)
     metrics.measure(app)

@@ -461,6 +461,9 @@ class ChatConversation(Base):
     language: Mapped[str] = mapped_column(sa.String(8))
     mode: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16))
+    # How the person writes to us: `web` (the website's chat); other channels (a messenger
+    # bot) add their own code. The queue and the figures show and count it.
+    channel: Mapped[str] = mapped_column(sa.String(16), default="web", server_default="web")
     operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_requests.id"),
                                                    index=True)
@@ -485,3 +488,30 @@ class ChatMessage(Base):
     operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     body: Mapped[str] = mapped_column(ENCRYPTED_TEXT)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TelegramChat(Base):
+    """A person who writes to the Telegram bot. Their Telegram chat id is personal data like a
+    phone number: kept only encrypted (`chat_id`), beside its keyed digest (`chat_hash`) that
+    finds them again. `step` is where they are in the journey (`node` the menu they see);
+    `draft` the callback request they are typing, sealed. `conversation_id` is their current
+    conversation; the operators' and the line's messages in it up to `delivered_id` have
+    reached Telegram, the rest are sent again (`failures` in a row, `next_try_at`)."""
+
+    __tablename__ = "telegram_chats"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    chat_hash: Mapped[str] = mapped_column(NUMBER_DIGEST, unique=True)
+    chat_id: Mapped[str] = mapped_column(ENCRYPTED_NUMBER)
+    language: Mapped[str] = mapped_column(sa.String(8))
+    step: Mapped[str] = mapped_column(sa.String(24))
+    node: Mapped[str | None] = mapped_column(sa.String(64))
+    draft: Mapped[str | None] = mapped_column(ENCRYPTED_TEXT)
+    conversation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("chat_conversations.id"), index=True)
+    delivered_id: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -19,6 +19,7 @@ from ivr.menu.twiml import Renderer
 from ivr.operators.blocking import BlockList
 from ivr.phones import PhoneVault
 from ivr.settings import Settings
+from ivr.telegram.bot_api import BotApi
 from ivr.twilio.rest_api import TwilioApi
 
 
@@ -46,6 +47,8 @@ class Hotline:
     twilio: TwilioApi
     blocks: BlockList
     clock: Clock = field(default_factory=Clock)
+    # The Telegram bot's side (ivr/telegram/bot_api.py); without TELEGRAM_BOT_TOKEN, no bot.
+    telegram: BotApi = field(default_factory=lambda: BotApi(None))
 
 
 def current_hotline() -> Hotline:

@@ -39,9 +39,13 @@ DEV_TWILIO_AUTH_TOKEN = "dev-twilio-auth-token"  # noqa: S105
 DEV_SECRET_KEY = "dev-secret-key-do-not-use-in-production"  # noqa: S105
 DEV_PHONE_ENCRYPTION_KEY = "ZGV2LW9ubHktcGhvbmUtZW5jcnlwdGlvbi1rZXkhISE="
 DEV_PHONE_HASH_KEY = "dev-only-phone-hash-key-do-not-use-in-production"
+DEV_TELEGRAM_WEBHOOK_SECRET = "dev-telegram-webhook-secret"  # noqa: S105
+# What Telegram allows in a webhook's secret token.
+TELEGRAM_SECRET_CHARACTERS = frozenset(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 SECRETS = ("DATABASE_URL", "TWILIO_AUTH_TOKEN", "SECRET_KEY", "PHONE_ENCRYPTION_KEYS",
-           "PHONE_HASH_KEY", "METRICS_TOKEN")
+           "PHONE_HASH_KEY", "METRICS_TOKEN", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 SECOND_FACTOR = ("required", "optional")
@@ -92,6 +96,10 @@ class Settings:
     # and how many messages one chat may send in a minute before it is asked to wait.
     chat_message_limit: int = 2000
     chat_messages_per_minute: int = 12
+    # The Telegram bot: its token from @BotFather (None: no bot), and the secret Telegram
+    # sends with every update (X-Telegram-Bot-Api-Secret-Token).
+    telegram_bot_token: str | None = None
+    telegram_webhook_secret: str | None = None
 
     @property
     def production(self) -> bool:
@@ -146,6 +154,8 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
                                           high=20_000),
         chat_messages_per_minute=source.integer("CHAT_MESSAGES_PER_MINUTE", default=12, low=1,
                                                 high=600),
+        telegram_bot_token=source.optional("TELEGRAM_BOT_TOKEN"),
+        telegram_webhook_secret=_telegram_secret(source, production),
     )
     if production:
         _refuse_dev_values(settings)
@@ -358,6 +368,19 @@ def _fernet_keys(raw: str) -> tuple[str, ...]:
     return keys
 
 
+def _telegram_secret(source: _Source, production: bool) -> str | None:
+    secret = source.optional("TELEGRAM_WEBHOOK_SECRET")
+    if secret is None and source.optional("TELEGRAM_BOT_TOKEN") is not None:
+        if production:
+            raise ConfigError("TELEGRAM_WEBHOOK_SECRET is not set (required with "
+                              "TELEGRAM_BOT_TOKEN when IVR_ENV=production)")
+        secret = DEV_TELEGRAM_WEBHOOK_SECRET
+    if secret is not None and not (
+            1 <= len(secret) <= 256 and set(secret) <= TELEGRAM_SECRET_CHARACTERS):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be 1 to 256 of A-Z, a-z, 0-9, _ and -")
+    return secret
+
+
 def _refuse_dev_values(settings: Settings) -> None:
     dev_values = {
         "TWILIO_ACCOUNT_SID": settings.twilio_account_sid == DEV_TWILIO_ACCOUNT_SID,
@@ -365,6 +388,7 @@ def _refuse_dev_values(settings: Settings) -> None:
         "SECRET_KEY": settings.secret_key == DEV_SECRET_KEY,
         "PHONE_ENCRYPTION_KEYS": DEV_PHONE_ENCRYPTION_KEY in settings.phone_encryption_keys,
         "PHONE_HASH_KEY": settings.phone_hash_key == DEV_PHONE_HASH_KEY,
+        "TELEGRAM_WEBHOOK_SECRET": settings.telegram_webhook_secret == DEV_TELEGRAM_WEBHOOK_SECRET,
     }
     for name, is_dev in dev_values.items():
         if is_dev:

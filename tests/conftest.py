@@ -27,7 +27,7 @@ POSTGRES_URL_VARIABLE = "IVR_TEST_POSTGRES_URL"
 SHIPPED_PROMPTS = PROJECT_ROOT / "prompts"
 SETTING_PREFIXES = ("IVR_", "DATABASE_URL", "TWILIO_", "PUBLIC_BASE_URL", "TRUSTED_PROXY",
                     "SECRET_KEY", "PHONE_", "LOG_LEVEL", "PROMPTS_DIR", "OPERATORS_2FA",
-                    "REVEAL_2FA")
+                    "REVEAL_2FA", "TELEGRAM_")
 
 
 @pytest.fixture(autouse=True, scope="session")

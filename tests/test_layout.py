@@ -4,7 +4,8 @@
 - The webhooks (ivr/voice), the operators' page (ivr/operators/web) and the CLI (ivr/cli) call
   the hotline's parts; none of the parts imports them, and they do not import each other.
   Only the app factory (ivr/__init__.py) wires them together.
-- One module talks to Twilio's REST API (ivr/twilio/rest_api.py); one reads Twilio's webhook
+- One module talks to Twilio's REST API (ivr/twilio/rest_api.py), one to Telegram's Bot API
+  (ivr/telegram/bot_api.py); one reads Twilio's webhook
   parameters and signatures (ivr/twilio/webhook_request.py): the webhooks never read the
   request's form or headers themselves, and never run a query.
 - One way to open a unit of work outside Flask-SQLAlchemy's request session:
@@ -25,9 +26,11 @@ from ivr.settings import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "ivr"
 README = (PROJECT_ROOT / "README.md").read_text()
-EDGES = ("ivr.voice", "ivr.operators.web", "ivr.chat.web", "ivr.cli")
+EDGES = ("ivr.voice", "ivr.operators.web", "ivr.chat.web", "ivr.telegram.web", "ivr.cli")
 APP_FACTORY = "ivr"
 REST_CLIENTS = ("twilio.rest", "twilio.http", "twilio.base", "requests")
+# One module talks to each outside service's REST API.
+REST_MODULES = ("ivr.twilio.rest_api", "ivr.telegram.bot_api")
 UNIT_OF_WORK_HOME = ("ivr.database", "ivr.migrations.env")
 
 
@@ -98,7 +101,7 @@ def test_only_the_app_factory_wires_the_webhooks_the_page_and_the_cli(module: Mo
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda module: module.name)
 def test_one_module_talks_to_twilios_rest_api(module: Module) -> None:
-    if module.name == "ivr.twilio.rest_api":
+    if module.name in REST_MODULES:
         return
     wrong = [f"line {line}: {name}" for line, name in imports_of(module)
              if any(within(name, client) for client in REST_CLIENTS)]

@@ -22,7 +22,7 @@ TABLES = {"alembic_version", "calls", "call_events", "operators", "operator_ring
           "callback_attempts", "audit_log", "sign_in_counts", "twilio_alerts",
           "callback_requests", "callback_calls", "callback_drafts", "recordings",
           "recording_copies", "periodic_jobs", "blocked_numbers", "flag_dismissals",
-          "callback_notes", "chat_conversations", "chat_messages"}
+          "callback_notes", "chat_conversations", "chat_messages", "telegram_chats"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

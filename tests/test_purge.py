@@ -85,7 +85,8 @@ def test_an_old_closed_request_goes_with_its_message_at_twilio_first(
         "  recordings deleted at Twilio: 1 (already gone there: 0)",
         "  calls: 1, call events: 1",
         "  Twilio alerts: 0",
-        "  web chats that ended: 0",
+        "  web and Telegram chats that ended: 0",
+        "  Telegram bot people with nothing left: 0",
     ]
 
 

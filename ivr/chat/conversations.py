@@ -29,6 +29,9 @@ UNREADABLE = "…"
 # What the line itself writes in a conversation (author `desk`), shown in the reader's words.
 JOINED = "joined"
 ENDED = "ended_by_operator"
+# Channels a person writes from (ChatConversation.channel).
+WEB = "web"
+TELEGRAM = "telegram"
 
 
 class Empty(ValueError):
@@ -82,7 +85,7 @@ def of_token(session: Session, vault: PhoneVault, token: str | None) -> ChatConv
 
 
 def start(session: Session, vault: PhoneVault, token: str, language: str, mode: str,
-          now: datetime) -> ChatConversation:
+          now: datetime, channel: str = WEB) -> ChatConversation:
     """A conversation waiting for an operator (`live` or `written`), or kept beside a callback
     request (`callback`, ended at once: nobody answers it here). A chat this browser had
     before, ended, is no longer its own: it cannot be read from this cookie again."""
@@ -94,7 +97,7 @@ def start(session: Session, vault: PhoneVault, token: str, language: str, mode: 
         token_hash=vault.digest(token), language=language, mode=mode,
         status="ended" if mode == "callback" else "waiting", created_at=now,
         waiting_since=None if mode == "callback" else now, updated_at=now,
-        ended_at=now if mode == "callback" else None)
+        ended_at=now if mode == "callback" else None, channel=channel)
     session.add(conversation)
     session.flush()
     return conversation

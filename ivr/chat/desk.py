@@ -40,6 +40,7 @@ class Waiting:
     since: datetime
     holder: str | None  # who holds it, if someone does
     mine: bool
+    channel: str = conversations.WEB
 
 
 def chats_for(session: Session, staff: Staff, languages: tuple[str, ...]) -> list[Waiting]:
@@ -54,7 +55,8 @@ def chats_for(session: Session, staff: Staff, languages: tuple[str, ...]) -> lis
         .order_by(ChatConversation.waiting_since, ChatConversation.id)
         .limit(LIST_LIMIT * 2)).all()
     return [Waiting(chat.id, chat.language, chat.mode, chat.waiting_since or chat.created_at,
-                    name if chat.status == "held" else None, chat.operator_id == staff.id)
+                    name if chat.status == "held" else None, chat.operator_id == staff.id,
+                    chat.channel)
             for chat, name in rows]
 
 

@@ -109,7 +109,7 @@ class Unavailable:
 
 
 def talk_now(session: Session, hotline: Hotline, token: str, language: str,
-             now: datetime) -> ChatConversation | Unavailable:
+             now: datetime, channel: str = conversations.WEB) -> ChatConversation | Unavailable:
     """Into the queue of the language's chats, as a caller into its phone queue, unless a
     surge, the hours or nobody on duty send the person to a request, as on the phone. A chat
     rings nobody's phone: it waits on the operators' page."""
@@ -119,11 +119,12 @@ def talk_now(session: Session, hotline: Hotline, token: str, language: str,
     said = availability(session, hotline.menu, language, now)
     if said != "open":
         return Unavailable(f"operator_{said}", REASON[said])
-    return conversations.start(session, hotline.vault, token, language, "live", now)
+    return conversations.start(session, hotline.vault, token, language, "live", now, channel)
 
 
 def leave_written_request(session: Session, hotline: Hotline, token: str, language: str,
-                          raw: str, now: datetime) -> ChatConversation:
+                          raw: str, now: datetime,
+                          channel: str = conversations.WEB) -> ChatConversation:
     """A request answered here in writing: the person's text waits for an operator of their
     language, whatever the hour; the person reads the answer on their page."""
     text = conversations.clean(raw, hotline.settings.chat_message_limit)
@@ -133,7 +134,8 @@ def leave_written_request(session: Session, hotline: Hotline, token: str, langua
                                   hotline.settings.chat_message_limit,
                                   hotline.settings.chat_messages_per_minute)
         return already
-    conversation = conversations.start(session, hotline.vault, token, language, "written", now)
+    conversation = conversations.start(session, hotline.vault, token, language, "written", now,
+                                       channel)
     conversations.write(session, hotline.vault, conversation, "person", text, now)
     return conversation
 

@@ -22,6 +22,7 @@ from ivr.cli.periodic import periodic
 from ivr.cli.prompts import prompts
 from ivr.cli.purge import purge
 from ivr.cli.recordings import recordings
+from ivr.cli.telegram import telegram
 from ivr.cli.twilio import call, info, twilio
 from ivr.database import migrations_applied
 from ivr.services import current_hotline
@@ -52,7 +53,7 @@ def _create_app() -> Flask:
 
 def register(app: Flask) -> None:
     for command in (info, operators, surge, callback_requests, spool, twilio, call, purge,
-                    recordings, periodic, audit):
+                    recordings, periodic, audit, telegram):
         app.cli.add_command(command)
     app.cli.commands["db"] = _migrations(app.cli.commands["db"])
     # Flask-Migrate's commands as well as ours: copies, so the shared ones stay as they are.

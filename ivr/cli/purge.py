@@ -31,7 +31,8 @@ def purge(period: str | None) -> None:
                f" (already gone there: {purged.recordings_gone_already})")
     click.echo(f"  calls: {purged.calls}, call events: {purged.events}")
     click.echo(f"  Twilio alerts: {purged.alerts}")
-    click.echo(f"  web chats that ended: {purged.conversations}")
+    click.echo(f"  web and Telegram chats that ended: {purged.conversations}")
+    click.echo(f"  Telegram bot people with nothing left: {purged.telegram_people}")
     if purged.failures:
         for failure in purged.failures:
             click.echo(f"  kept, Twilio did not delete it: {failure}", err=True)

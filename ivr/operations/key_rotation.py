@@ -30,6 +30,7 @@ from ivr.models import (
     ChatMessage,
     Operator,
     RecordingCopy,
+    TelegramChat,
 )
 
 BATCH = 500
@@ -48,6 +49,9 @@ ENCRYPTED_COLUMNS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute
     (Operator.id, Operator.totp_secret),
     # What people wrote in the website's chat, and what operators answered.
     (ChatMessage.id, ChatMessage.body),
+    # The Telegram bot's people: their Telegram id, and a callback request they are typing.
+    (TelegramChat.id, TelegramChat.chat_id),
+    (TelegramChat.id, TelegramChat.draft),
 )
 # Every column that holds an encrypted recording (callers' messages, under the same keys).
 ENCRYPTED_RECORDINGS: tuple[tuple[InstrumentedAttribute[Any], InstrumentedAttribute[Any]],

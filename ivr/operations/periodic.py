@@ -1,7 +1,7 @@
 """The periodic work, run by `ivr periodic` (the Procfile's `worker:`, and `make run`):
 retention (`ivr purge`), deleting finished calls' records at Twilio, copying callers' messages
-and deleting them there, replaying the spool and sweeping abandoned drafts, each on its own
-schedule.
+and deleting them there, replaying the spool, sweeping abandoned drafts and sending again what
+Telegram did not take, each on its own schedule.
 
 Each job logs one JSON line per run with its counts (never caller data). A job that fails is
 logged and tried again at the next tick; nothing a job raises stops the runner. A shared job
@@ -30,6 +30,7 @@ from ivr.database import unit_of_work
 from ivr.models import PeriodicJob
 from ivr.operations import retention
 from ivr.services import Hotline
+from ivr.telegram import delivery
 from ivr.twilio import call_records
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def jobs() -> list[Job]:
         Job("spool_replay", timedelta(minutes=1), replay_spool, shared=False),
         Job("draft_sweep", timedelta(minutes=5), sweep_drafts),
         Job("recordings", timedelta(minutes=5), copy_recordings),
+        Job("telegram_delivery", timedelta(minutes=1), deliver_telegram),
     ]
 
 
@@ -69,6 +71,12 @@ def purge(hotline: Hotline) -> Counts:
             "recordings_gone_already": purged.recordings_gone_already, "calls": purged.calls,
             "events": purged.events, "alerts": purged.alerts,
             "recordings_kept": len(purged.failures)}
+
+
+def deliver_telegram(hotline: Hotline) -> Counts:
+    """Operators' messages Telegram did not take at first, sent again."""
+    with unit_of_work(hotline.engine) as session:
+        return {"sent": delivery.deliver_due(session, hotline, hotline.clock.now())}
 
 
 def delete_twilio_calls(hotline: Hotline) -> Counts:

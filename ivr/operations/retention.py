@@ -3,7 +3,8 @@
 Removed once older than the retention period: callback requests that were closed (never an
 open one, and never one somebody holds), the calls and call events of the log, the callers'
 recorded messages (at Twilio first, then our row and our copy), Twilio's alerts, and the
-website's chats that ended (with their messages; one left with a request goes with it).
+website's chats and Telegram conversations that ended (with their messages; one left with a
+request goes with it), and the Telegram bot's people quiet since (their encrypted ids).
 A purged request's attempts and the operators' notes on it go with it. Kept
 whatever their age: anything of a request still open, since someone is still waiting for
 our call.
@@ -37,6 +38,7 @@ from ivr.models import (
     Recording,
     RecordingCopy,
     RequestCall,
+    TelegramChat,
     TwilioAlert,
 )
 from ivr.twilio.rest_api import TwilioApi, TwilioApiError
@@ -68,6 +70,7 @@ class Purged:
     events: int = 0
     alerts: int = 0
     conversations: int = 0  # the website's chats, with their messages
+    telegram_people: int = 0  # people of the Telegram bot with nothing left, quiet since
     failures: list[str] = field(default_factory=list)  # recordings Twilio kept, and why
 
 
@@ -119,6 +122,10 @@ def purge(engine: Engine, twilio: TwilioApi, cutoff: datetime) -> Purged:
     purged.conversations += _delete_conversations(engine, sa.and_(
         ChatConversation.status == "ended", ChatConversation.ended_at < cutoff,
         ChatConversation.request_id.is_(None)))
+    # A Telegram person quiet since the cutoff, with no conversation left: their encrypted id
+    # goes too (if they write again they start afresh).
+    purged.telegram_people = _delete_in_batches(engine, TelegramChat, TelegramChat.id, sa.and_(
+        TelegramChat.updated_at < cutoff, TelegramChat.conversation_id.is_(None)))
     return purged
 
 
@@ -137,6 +144,8 @@ def _delete_conversations(engine: Engine, condition: sa.ColumnElement[bool]) -> 
 
 
 def _delete_chats(connection: Connection, ids: list[int]) -> int:
+    connection.execute(sa.update(TelegramChat).where(TelegramChat.conversation_id.in_(ids))
+                       .values(conversation_id=None))
     connection.execute(sa.delete(ChatMessage).where(ChatMessage.conversation_id.in_(ids)))
     return connection.execute(sa.delete(ChatConversation)
                               .where(ChatConversation.id.in_(ids))).rowcount

@@ -4,6 +4,8 @@ ivr/chat/desk.py and render."""
 
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
@@ -17,6 +19,7 @@ from ivr.operators.web import protect_forms
 from ivr.operators.web.context import hotline, languages, now
 from ivr.operators.web.forms import ButtonForm
 from ivr.operators.web.login import me, signed_in
+from ivr.telegram import delivery
 
 bp = Blueprint("operator_chats", __name__, url_prefix="/operators/chats")
 bp.before_request(protect_forms)
@@ -79,7 +82,8 @@ def chat_page(chat_id: int, problem: str | None = None, draft: str = "",
     chat, lines = desk.read(db.session(), hotline().vault, me(), chat_id)
     return render_template("operators/chats_chat.html", chat=chat, lines=lines,
                            button=ButtonForm(), problem=problem, draft=draft,
-                           limit=hotline().settings.chat_message_limit), status
+                           limit=hotline().settings.chat_message_limit,
+                           undelivered=delivery.undelivered(db.session(), chat.id)), status
 
 
 @bp.route("/<int:chat_id>/updates")
@@ -138,3 +142,20 @@ def end(chat_id: int) -> BaseResponse:
     db.session.commit()
     flash(_("The chat has ended."), "info")
     return redirect(url_for("operator_chats.chat_list"))
+
+
+@bp.after_request
+def _to_telegram(response: BaseResponse) -> BaseResponse:
+    """After an operator wrote in, took or ended a Telegram conversation, what is pending goes
+    out to Telegram now (a send that fails stays pending and is shown on the chat's page)."""
+    chat_id = (request.view_args or {}).get("chat_id")
+    if request.method == "POST" and isinstance(chat_id, int) and response.status_code in (
+            302, 303):
+        try:
+            delivery.deliver_conversation(db.session(), hotline(), chat_id, now())
+            db.session.commit()
+        except Exception as error:  # kept pending: sent again by `ivr periodic`
+            db.session.rollback()
+            logging.getLogger("ivr.telegram").error("telegram delivery failed: %s",
+                                                    type(error).__name__)
+    return response
