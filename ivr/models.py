@@ -461,6 +461,9 @@ class ChatConversation(Base):
     language: Mapped[str] = mapped_column(sa.String(8))
     mode: Mapped[str] = mapped_column(sa.String(16))
     status: Mapped[str] = mapped_column(sa.String(16))
+    # How the person writes to us: `web` (the website's chat); other channels (a messenger
+    # bot) add their own code. The queue and the figures show and count it.
+    channel: Mapped[str] = mapped_column(sa.String(16), default="web", server_default="web")
     operator_id: Mapped[int | None] = mapped_column(sa.ForeignKey("operators.id"))
     request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("callback_requests.id"),
                                                    index=True)
@@ -468,6 +471,9 @@ class ChatConversation(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the person's page last asked for news or sent something: a waiting chat whose
+    # person is gone for CHAT_IDLE_MINUTES ends (ivr/chat/conversations.py end_idle).
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 

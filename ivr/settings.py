@@ -92,6 +92,9 @@ class Settings:
     # and how many messages one chat may send in a minute before it is asked to wait.
     chat_message_limit: int = 2000
     chat_messages_per_minute: int = 12
+    # A chat waiting for an operator whose person's page has not asked for news or sent
+    # anything for this long (the browser closed without "leave now") ends, counted abandoned.
+    chat_idle_minutes: int = 10
 
     @property
     def production(self) -> bool:
@@ -146,6 +149,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
                                           high=20_000),
         chat_messages_per_minute=source.integer("CHAT_MESSAGES_PER_MINUTE", default=12, low=1,
                                                 high=600),
+        chat_idle_minutes=source.integer("CHAT_IDLE_MINUTES", default=10, low=1, high=1440),
     )
     if production:
         _refuse_dev_values(settings)

@@ -51,9 +51,10 @@ class Person:
 
 
 def on_duty(app: Flask, *logins: str) -> None:
+    """Put on the roster and available, as a supervisor's switch does."""
     with app.app_context():
         db.session.execute(sa.update(Operator).where(Operator.login.in_(logins))
-                           .values(on_duty=True))
+                           .values(on_duty=True, presence="available"))
         db.session.commit()
 
 

@@ -113,10 +113,11 @@ def callers_waiting(session: Session, now: datetime, max_wait: int) -> dict[str,
 def operators_now(session: Session, now: datetime) -> list[PersonNow]:
     """Every active account on duty or not signed off, by what they are doing now."""
     busy = presence.in_a_call(session, now)
+    chatting = presence.in_a_chat(session)
     operators = session.scalars(sa.select(Operator).where(Operator.active.is_(True))
                                 .order_by(Operator.name))
     return [PersonNow(operator.name, operator.language_codes,
-                      presence.state_of(operator, busy, now), operator.missed_rings)
+                      presence.state_of(operator, busy, now, chatting), operator.missed_rings)
             for operator in operators]
 
 

@@ -51,7 +51,8 @@ ACTIONS = {
 }
 # What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
 PRESENCE_STATES = {
-    "available": _l("Available"), "in_call": _l("In a call"), "wrap_up": _l("Wrap-up"),
+    "available": _l("Available"), "in_call": _l("In a call"), "in_chat": _l("In a chat"),
+    "wrap_up": _l("Wrap-up"),
     "break": _l("On a break"), "paused": _l("Paused"), "signed_off": _l("Signed off"),
 }
 
