@@ -8,7 +8,8 @@ more, `paused`, when they miss MISSED_RINGS_TO_PAUSE rings in a row; only they e
 setting themselves available again.
 
 Rung: active, on duty, available, of the caller's language, not in a live ring or call back,
-not holding a chat (the website's or another channel's: ivr/chat/desk.py), and not in wrap-up (WRAP_UP_SECONDS after each conversation, unless they press "ready").
+not holding a chat (the website's or another channel's: ivr/chat/desk.py), and not in
+wrap-up (WRAP_UP_SECONDS after each conversation, unless they press "ready").
 A caller "can reach an operator" while someone of the language is on duty and available,
 even if in a call or in wrap-up: the caller then waits in the queue for them.
 """

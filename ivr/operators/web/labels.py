@@ -182,3 +182,11 @@ def audit_who(login: str, engineer: str | None) -> str:
     if not engineer:
         return str(_("an engineer at the command line"))
     return str(_("%(user)s at the command line", user=engineer))
+
+
+# How a person reached us (ivr/operators/work_queue.py channel_of, ChatConversation.channel).
+CHANNELS = {"phone": _l("Phone"), "web": _l("Web chat"), "telegram": _l("Telegram")}
+
+
+def channel(code: str) -> str:
+    return str(CHANNELS.get(code, code))
