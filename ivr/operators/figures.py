@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from ivr.chat.journey import CHAT_SID_PREFIX
 from ivr.models import Call, CallbackRequest, ChatConversation, Ring
 from ivr.operators import desk_time
 
@@ -120,11 +121,15 @@ def per_channel(session: Session, languages: tuple[str, ...], since: datetime,
     """Each channel's answered, abandoned and requests, per language (channel, then language):
     the phone's from the calls (as `figures`), each text channel's from its conversations."""
     phone = figures(session, languages, since, until)
+    # A callback request left in a chat is kept beside its conversation when it has a
+    # message; without one, the web chat's are known by their first "call"'s prefix.
     from_text = sa.exists().where(ChatConversation.request_id == CallbackRequest.id)
-    phone_requests = _count(session, sa.select(
-        sa.literal(PHONE), CallbackRequest.language, sa.func.count()).where(
-        CallbackRequest.created_at >= since, CallbackRequest.created_at < until, ~from_text)
-        .group_by(CallbackRequest.language))
+    from_web = CallbackRequest.first_call_sid.startswith(CHAT_SID_PREFIX)
+    by_kind = _count(session, sa.select(
+        sa.case((from_web, "web"), else_=PHONE), CallbackRequest.language, sa.func.count())
+        .where(CallbackRequest.created_at >= since, CallbackRequest.created_at < until,
+               ~from_text).group_by(from_web, CallbackRequest.language))
+    phone_requests = {key: value for key, value in by_kind.items() if key[0] == PHONE}
     chat = ChatConversation
     talked = chat.mode.in_(("live", "written"))
     answered = _count(session, sa.select(chat.channel, chat.language, sa.func.count()).where(
@@ -136,6 +141,9 @@ def per_channel(session: Session, languages: tuple[str, ...], since: datetime,
     requests = _count(session, sa.select(chat.channel, chat.language, sa.func.count()).where(
         chat.mode.in_(("written", "callback")), chat.created_at >= since,
         chat.created_at < until).group_by(chat.channel, chat.language))
+    for key, value in by_kind.items():
+        if key[0] != PHONE:
+            requests[key] = requests.get(key, 0) + value
     channels = list(CHANNELS) + sorted({channel for channel, _ in (*answered, *abandoned,
                                                                     *requests)} - set(CHANNELS))
     out: dict[str, dict[str, ChannelFigures]] = {}
