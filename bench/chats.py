@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import random
 import re
+import resource
 import secrets
 import subprocess
 import sys
@@ -285,6 +287,7 @@ class Result:
     errors: int
     requests: int
     seconds: float
+    client_cpu: float = 0.0  # seconds of CPU the simulated pages used on this machine
 
     @property
     def never_seen(self) -> int:
@@ -292,7 +295,7 @@ class Result:
 
 
 def run(send: Send, desk: Desk, seconds: float, reply_every: float = 10.0,
-        write_every: float = 15.0, poll: float = POLL_SECONDS, settle: float = 3.0,
+        write_every: float = 15.0, poll: float = POLL_SECONDS, settle: float = 5.0,
         seed: int = 15) -> Result:
     """Every person's page and every operator at once for `seconds`; then the pages poll for
     `settle` more seconds so the last replies can arrive."""
@@ -310,6 +313,7 @@ def run(send: Send, desk: Desk, seconds: float, reply_every: float = 10.0,
         Browser(send, {"chat": chat.token}), tally, stop_reading, poll,
         random.Random(rng.random()), write_every)) for chat in desk.chats]
     started = time.monotonic()
+    before = resource.getrusage(resource.RUSAGE_SELF)
     for thread in threads:
         thread.start()
     time.sleep(seconds)
@@ -319,9 +323,10 @@ def run(send: Send, desk: Desk, seconds: float, reply_every: float = 10.0,
     for thread in threads:
         thread.join(timeout=30)
     elapsed = time.monotonic() - started
+    after = resource.getrusage(resource.RUSAGE_SELF)
     latencies = tally.latencies()
     return Result(latencies, len(tally.sent), len(latencies), tally.errors, tally.requests,
-                  elapsed)
+                  elapsed, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -332,11 +337,15 @@ def report(result: Result, chats: int, poll: float) -> str:
     values = result.latencies
     return (f"  {chats} chats, pages polling every {poll:g} s, {result.seconds:.0f} s: "
             f"{result.requests} requests ({result.requests / result.seconds:.0f}/s)\n"
-            f"  an operator's reply reached the person's page in: p50 {percentile(values, 0.5):.2f} s, "
-            f"p99 {percentile(values, 0.99):.2f} s, max {max(values, default=float('nan')):.2f} s"
+            f"  an operator's reply reached the person's page in: "
+            f"p50 {percentile(values, 0.5):.2f} s, p99 {percentile(values, 0.99):.2f} s, "
+            f"max {max(values, default=float('nan')):.2f} s"
             f" (target p99 < {TARGET_P99_SECONDS:g} s)\n"
             f"  messages: {result.sent} replies sent, {result.delivered} seen on the page, "
-            f"{result.never_seen} never seen; errors: {result.errors}")
+            f"{result.never_seen} never seen; errors: {result.errors}\n"
+            f"  the simulated pages used {result.client_cpu:.0f} s of CPU "
+            f"({result.client_cpu / result.seconds:.2f} of {os.cpu_count()} cores); load average "
+            f"{os.getloadavg()[0]:.1f} at the end")
 
 
 def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
@@ -355,7 +364,7 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
                        options.operators)
         with gunicorn("wsgi:app", environ, options.workers, work / f"chats-{database}.log"):
             result = run(http_sender(port), desk, options.seconds, options.reply_every,
-                         options.write_every)
+                         options.write_every, options.poll)
         engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
         try:
             with engine.connect() as connection:
@@ -365,7 +374,7 @@ def measure(database: str, options: argparse.Namespace, work: Path) -> bool:
         finally:
             engine.dispose()
     print(f"\n{database}: {held} chats held by {operators} operators, gunicorn as in production")
-    print(report(result, options.chats, POLL_SECONDS))
+    print(report(result, options.chats, options.poll))
     return (result.errors == 0 and result.never_seen == 0
             and percentile(result.latencies, 0.99) < TARGET_P99_SECONDS)
 
@@ -381,6 +390,8 @@ def main() -> None:
                         help="seconds between an operator's replies in one chat, about")
     parser.add_argument("--write-every", type=float, default=15.0,
                         help="seconds between a person's messages, about")
+    parser.add_argument("--poll", type=float, default=POLL_SECONDS,
+                        help="seconds between a page's polls (default: as chat.js)")
     parser.add_argument("--workers", type=int, default=None,
                         help="gunicorn workers (default: as gunicorn.conf.py decides)")
     options = parser.parse_args()
