@@ -313,3 +313,24 @@ def test_a_conversation_names_its_channel(desk_app: Flask) -> None:
         db.session.commit()
     page = queue_of(sign_in(desk_app, "olena"))
     assert "Telegram" in row(page, f"chat-{chat.id}")
+
+
+def test_on_postgresql_too_the_queue_the_figures_and_idle_chats_count_each_channel(
+        postgres_app: Flask) -> None:
+    hotline_of(postgres_app).clock.fixed = NOON
+    the_desk(postgres_app)
+    chat_day(postgres_app)
+    olena = sign_in(postgres_app, "olena")
+
+    page = queue_of(olena)
+    board = olena.get("/operators/board/figures.json").get_json()
+    figures_page = sign_in(postgres_app, "sofia").get("/operators/figures")
+    later(postgres_app, 60)
+    ended = periodic.end_idle_chats(hotline_of(postgres_app))
+
+    assert page.count('class="chat-row') == 3  # two waiting, Oksana's held by Olena
+    assert board["chats_waiting"] == 2 and board["operators"]["in_chat"] == 1
+    assert figures_page.status_code == 200
+    assert re.search(r'class="requests">2<', row(figures_page.get_data(as_text=True),
+                                                 "channel-web-uk"))
+    assert ended == {"ended": 1}  # Taras, quiet for an hour; Maria's written request stays
