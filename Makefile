@@ -48,6 +48,7 @@ bench: $(VENV)/installed-dev
 	$(BIN)/python -m bench.calls --calls 1000 --concurrency 50 --full
 	$(BIN)/python -m bench.calls --calls 200 --concurrency 50 --think 1 --full
 	$(BIN)/python -m bench.queue_page
+	$(BIN)/python -m bench.chats
 
 drill: $(VENV)/installed-dev
 	$(BIN)/python -m bench.drill

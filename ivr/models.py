@@ -471,6 +471,9 @@ class ChatConversation(Base):
     waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the person's page last asked for news or sent something: a waiting chat whose
+    # person is gone for CHAT_IDLE_MINUTES ends (ivr/chat/conversations.py end_idle).
+    seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 

@@ -100,6 +100,9 @@ class Settings:
     # sends with every update (X-Telegram-Bot-Api-Secret-Token).
     telegram_bot_token: str | None = None
     telegram_webhook_secret: str | None = None
+    # A chat waiting for an operator whose person's page has not asked for news or sent
+    # anything for this long (the browser closed without "leave now") ends, counted abandoned.
+    chat_idle_minutes: int = 10
 
     @property
     def production(self) -> bool:
@@ -156,6 +159,7 @@ def load_settings(environ: Mapping[str, str], instance_path: Path) -> Settings:
                                                 high=600),
         telegram_bot_token=source.optional("TELEGRAM_BOT_TOKEN"),
         telegram_webhook_secret=_telegram_secret(source, production),
+        chat_idle_minutes=source.integer("CHAT_IDLE_MINUTES", default=10, low=1, high=1440),
     )
     if production:
         _refuse_dev_values(settings)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import re
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import Flask
 
+from bench import chats
 from bench.calls import distinct_callers, run_calls
 from bench.webhooks import PUBLIC_BASE_URL
 from ivr import phones
 from ivr.database import db
-from ivr.models import CallbackRequest
+from ivr.models import CallbackRequest, ChatConversation
 from tests.support import AUTH_TOKEN
 
 
@@ -71,3 +75,58 @@ def test_bench_callers_are_distinct_valid_numbers() -> None:
 
     assert len(set(callers)) == 300
     assert all(phones.normalise(number) == number for number in callers)
+
+
+def test_the_chat_bench_polls_as_the_persons_page_does() -> None:
+    script = (Path(__file__).parent.parent / "ivr/chat/web/static/chat.js").read_text()
+
+    [every] = re.findall(r"setInterval\(ask, (\d+)\)", script)
+    assert int(every) == round(chats.POLL_SECONDS * 1000)
+    assert chats.POLL_SECONDS * 2 <= chats.TARGET_P99_SECONDS  # room for the request itself
+
+
+def test_the_chat_bench_sees_every_operators_reply_on_the_persons_page(
+        make_app: Callable[..., Flask]) -> None:
+    app = make_app(CHAT_MESSAGES_PER_MINUTE="600")
+    app.config["WTF_CSRF_ENABLED"] = True
+    desk = chats.prepare(app, chats=3, operators=2)
+    lock = threading.Lock()  # one request at a time: the test's SQLite file
+    client = app.test_client(use_cookies=False)
+
+    def send(method: str, path: str, headers: dict[str, str],
+             form: dict[str, str] | None) -> tuple[int, dict[str, str], bytes]:
+        with lock:
+            response = client.open(path, method=method, headers=headers, data=form)
+            cookies = "; ".join(value.split(";", 1)[0]
+                                for value in response.headers.getlist("Set-Cookie"))
+            return response.status_code, {"set-cookie": cookies}, response.get_data()
+
+    result = chats.run(send, desk, seconds=2.0, reply_every=0.6, write_every=1.0, poll=0.2,
+                       settle=1.0)
+
+    assert result.errors == 0 and result.sent >= 3
+    assert result.delivered == result.sent and result.never_seen == 0
+    assert all(0 <= seconds < 2 for seconds in result.latencies)
+    assert "p99" in chats.report(result, 3, 0.2)
+    with app.app_context():
+        held = db.session.scalars(sa.select(ChatConversation)).all()
+    assert {chat.status for chat in held} == {"held"} and len(held) == 3
+
+
+def test_the_chat_bench_browser_keeps_and_forgets_cookies() -> None:
+    answers = iter([(200, {"set-cookie": "session=abc; chat=xyz"}, b""),
+                    (200, {"set-cookie": "chat="}, b"")])
+    sent: list[dict[str, str]] = []
+
+    def send(method: str, path: str, headers: dict[str, str],
+             form: dict[str, str] | None) -> tuple[int, dict[str, str], bytes]:
+        sent.append(headers)
+        return next(answers)
+
+    browser = chats.Browser(send)
+    browser.go("GET", "/")
+    assert browser.cookies == {"session": "abc", "chat": "xyz"}
+    browser.go("GET", "/")
+    assert sent[1] == {"Cookie": "session=abc; chat=xyz"}
+    assert browser.cookies == {"session": "abc"}
+    assert chats.percentile([0.1, 0.2, 0.3], 0.5) == 0.2

@@ -51,19 +51,6 @@ Dial = Callable[..., Phone]
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--autoplay-policy=no-user-gesture-required"])
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """The app on a real port, as a browser needs it."""

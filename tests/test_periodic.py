@@ -160,7 +160,7 @@ def test_readiness_turns_degraded_when_a_job_has_not_succeeded_for_three_interva
     assert response.status_code == 200 and response.json is not None
     assert response.json["status"] == "degraded"
     assert set(response.json["periodic"]) == {"twilio_calls", "recordings", "spool_replay",
-                                             "draft_sweep", "telegram_delivery"}
+                                             "draft_sweep", "telegram_delivery", "chat_idle"}
     assert response.json["periodic"]["twilio_calls"] == "last success 2026-11-30 12:00 UTC"
 
 

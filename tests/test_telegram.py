@@ -150,6 +150,18 @@ def test_oksana_writing_again_reaches_the_same_conversation(
         assert db.session.scalar(sa.select(sa.func.count()).select_from(TelegramChat)) == 2
 
 
+def test_oksana_waiting_quietly_in_telegram_is_not_taken_for_gone(
+        bot_app: Flask, telegram: FakeTelegram) -> None:
+    """A closed browser ends a waiting web chat after CHAT_IDLE_MINUTES; Telegram has no page
+    to close: she reads the answer whenever it comes."""
+    oksana_talking(bot_app, telegram)
+    hotline_of(bot_app).clock.fixed = NOON + timedelta(hours=1)
+
+    assert periodic.end_idle_chats(hotline_of(bot_app)) == {"ended": 0}
+    [chat] = chats_in(bot_app)
+    assert chat.status == "waiting"
+
+
 def test_her_telegram_id_is_kept_only_encrypted_beside_a_digest(
         bot_app: Flask, telegram: FakeTelegram) -> None:
     oksana_talking(bot_app, telegram)

@@ -164,8 +164,8 @@ def test_operators_are_counted_by_what_they_are_doing(desk_app: Flask) -> None:
 
     found = figures(sign_in(without_csrf(desk_app), "sofia"))
 
-    assert found["operators"] == {"available": 1, "in_call": 0, "wrap_up": 0, "break": 1,
-                                  "paused": 1, "signed_off": 0}
+    assert found["operators"] == {"available": 1, "in_call": 0, "in_chat": 0, "wrap_up": 0,
+                                  "break": 1, "paused": 1, "signed_off": 0}
     people = {person["name"]: person["state"]
               for person in found["people"]}
     assert people == {"Olena K": "break", "Ivan P": "paused", "Sofia M": "available"}

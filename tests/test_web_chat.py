@@ -173,7 +173,9 @@ def test_a_callback_request_from_the_chat_joins_the_operators_queue(desk_app: Fl
     assert request.first_call_sid.startswith("WC")
     assert "+380501234567" not in request.number  # sealed like every number
     olena = sign_in(without_csrf(desk_app), "olena")
-    assert "web chat" in olena.get("/operators/").get_data(as_text=True)
+    queue = olena.get("/operators/").get_data(as_text=True)
+    row = queue[queue.index(f'id="request-{request.id}"'):]
+    assert '<td data-label="Channel" class="channel">Web chat</td>' in row[:row.index("</tr>")]
     olena.post(f"/operators/requests/{request.id}/claim")
     shown = olena.get(f"/operators/requests/{request.id}").get_data(as_text=True)
     assert "Пишіть увечері, після дев&#39;ятої" in shown

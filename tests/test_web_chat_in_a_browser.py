@@ -20,18 +20,6 @@ pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's ch
 BRIEFS = Path("/work/briefs")
 
 
-@pytest.fixture(name="browser", scope="module")
-def _chromium() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run"])
-        yield chromium
-        chromium.close()
-
-
 @pytest.fixture
 def served(desk_app: Flask) -> Iterator[str]:
     yield from serve(desk_app)

@@ -32,6 +32,9 @@ ENDED = "ended_by_operator"
 # Channels a person writes from (ChatConversation.channel).
 WEB = "web"
 TELEGRAM = "telegram"
+# A page's news asked more often than this does not write `seen_at` again: one write a
+# minute at most per chat, however often its page polls.
+SEEN_EVERY = timedelta(seconds=60)
 
 
 class Empty(ValueError):
@@ -96,7 +99,7 @@ def start(session: Session, vault: PhoneVault, token: str, language: str, mode: 
     conversation = ChatConversation(
         token_hash=vault.digest(token), language=language, mode=mode,
         status="ended" if mode == "callback" else "waiting", created_at=now,
-        waiting_since=None if mode == "callback" else now, updated_at=now,
+        waiting_since=None if mode == "callback" else now, updated_at=now, seen_at=now,
         ended_at=now if mode == "callback" else None, channel=channel)
     session.add(conversation)
     session.flush()
@@ -124,6 +127,7 @@ def from_person(session: Session, vault: PhoneVault, conversation: ChatConversat
         ChatMessage.at > now - timedelta(minutes=1))) or 0
     if recent >= per_minute:
         raise TooFast
+    conversation.seen_at = now
     return write(session, vault, conversation, "person", text, now)
 
 
@@ -157,3 +161,29 @@ def leave(conversation: ChatConversation, now: datetime) -> None:
         conversation.status = "ended"
         conversation.ended_at = now
     conversation.updated_at = now
+
+
+def seen(conversation: ChatConversation, now: datetime) -> bool:
+    """The person's page asked for news: they are still there (written at most once a
+    SEEN_EVERY). True when it was written, for the caller to commit."""
+    if conversation.status == "ended" or (
+            conversation.seen_at is not None and now - conversation.seen_at < SEEN_EVERY):
+        return False
+    conversation.seen_at = now
+    return True
+
+
+def end_idle(session: Session, now: datetime, minutes: int) -> int:
+    """End the live chats still waiting for an operator whose person has not been seen for
+    `minutes` (CHAT_IDLE_MINUTES): the browser closed without "leave now". Nobody took them,
+    so they count as abandoned. How many ended. Only the website's: a person in Telegram has
+    no page to close, and reads our answer whenever it comes."""
+    before = now - timedelta(minutes=minutes)
+    last_seen = sa.func.coalesce(ChatConversation.seen_at, ChatConversation.updated_at)
+    result = session.execute(
+        sa.update(ChatConversation)
+        .where(ChatConversation.status == "waiting", ChatConversation.mode == "live",
+               ChatConversation.channel == WEB, last_seen < before)
+        .values(status="ended", ended_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    return int(getattr(result, "rowcount", 0) or 0)

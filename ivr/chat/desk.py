@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ivr.chat import conversations
 from ivr.chat.conversations import Line
 from ivr.models import ChatConversation, ChatMessage, Operator
-from ivr.operators import audit
+from ivr.operators import audit, presence
 from ivr.operators.identity import Staff
 from ivr.phones import PhoneVault
 
@@ -26,6 +26,11 @@ LIST_LIMIT = 200
 
 class NotFound(Exception):
     """No such chat, or not one of this person's languages (they are told the same)."""
+
+
+class NotAvailable(Exception):
+    """Only an operator on duty and available takes a chat: on a break, paused or signed
+    off, they set themselves available first."""
 
 
 class NotYours(Exception):
@@ -69,8 +74,12 @@ def visible(session: Session, staff: Staff, chat_id: int) -> ChatConversation:
 
 def take(session: Session, vault: PhoneVault, staff: Staff, chat_id: int,
          now: datetime) -> Literal["yours", "taken", "ended"]:
-    """Take a waiting chat: one conditional UPDATE, so two operators cannot both hold it."""
+    """Take a waiting chat: one conditional UPDATE, so two operators cannot both hold it.
+    Only an available operator takes one (NotAvailable otherwise)."""
     chat = visible(session, staff, chat_id)
+    operator = session.get(Operator, staff.id)
+    if chat.status == "waiting" and (operator is None or not presence.may_take_a_chat(operator)):
+        raise NotAvailable
     result = session.execute(
         sa.update(ChatConversation)
         .where(ChatConversation.id == chat.id, ChatConversation.status == "waiting")
@@ -110,7 +119,8 @@ def reply(session: Session, vault: PhoneVault, staff: Staff, chat_id: int, raw: 
 
 
 def end(session: Session, vault: PhoneVault, staff: Staff, chat_id: int,
-        now: datetime) -> None:
+        now: datetime, wrap_up_seconds: int = 0) -> None:
+    """The operator ends the chat they hold: then wrap-up (WRAP_UP_SECONDS), as after a call."""
     chat = mine(session, staff, chat_id)
     chat.status = "ended"
     chat.ended_at = now
@@ -118,6 +128,7 @@ def end(session: Session, vault: PhoneVault, staff: Staff, chat_id: int,
     conversations.write(session, vault, chat, "desk", conversations.ENDED, now, staff.id)
     audit.record(session, now, "chat", login=staff.login, operator_id=staff.id,
                  detail=f"ended chat {chat.id}")
+    presence.start_wrap_up(session, staff.id, now, wrap_up_seconds)
 
 
 def message_left_with(session: Session, vault: PhoneVault, request_id: int) -> str | None:

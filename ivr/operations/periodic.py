@@ -1,7 +1,8 @@
 """The periodic work, run by `ivr periodic` (the Procfile's `worker:`, and `make run`):
 retention (`ivr purge`), deleting finished calls' records at Twilio, copying callers' messages
-and deleting them there, replaying the spool, sweeping abandoned drafts and sending again what
-Telegram did not take, each on its own schedule.
+and deleting them there, replaying the spool, sweeping abandoned drafts, sending again what
+Telegram did not take, and ending the chats whose person went away without "leave now"
+(CHAT_IDLE_MINUTES), each on its own schedule.
 
 Each job logs one JSON line per run with its counts (never caller data). A job that fails is
 logged and tried again at the next tick; nothing a job raises stops the runner. A shared job
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ivr.callback_requests import recordings
+from ivr.chat import conversations
 from ivr.database import unit_of_work
 from ivr.models import PeriodicJob
 from ivr.operations import retention
@@ -61,6 +63,7 @@ def jobs() -> list[Job]:
         Job("draft_sweep", timedelta(minutes=5), sweep_drafts),
         Job("recordings", timedelta(minutes=5), copy_recordings),
         Job("telegram_delivery", timedelta(minutes=1), deliver_telegram),
+        Job("chat_idle", timedelta(minutes=1), end_idle_chats),
     ]
 
 
@@ -95,6 +98,15 @@ def copy_recordings(hotline: Hotline) -> Counts:
     return {"stored": fetched.stored, "deleted": fetched.deleted,
             "gone_already": fetched.gone_already, "waiting": fetched.waiting,
             "undeleted": fetched.undeleted}
+
+
+def end_idle_chats(hotline: Hotline) -> Counts:
+    """Chats waiting for an operator whose person's page has gone quiet (the browser closed
+    without "leave now") end: counted abandoned, no longer "waiting" on the desk."""
+    with unit_of_work(hotline.engine) as session:
+        ended = conversations.end_idle(session, hotline.clock.now(),
+                                       hotline.settings.chat_idle_minutes)
+    return {"ended": ended}
 
 
 def replay_spool(hotline: Hotline) -> Counts:

@@ -21,7 +21,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from ivr.models import Call, CallBackAttempt, CallbackRequest, CallEvent, Operator
+from ivr.models import (
+    Call,
+    CallBackAttempt,
+    CallbackRequest,
+    CallEvent,
+    ChatConversation,
+    Operator,
+)
 from ivr.operators import call_back, claims, desk_time, figures, presence, retries
 
 QUEUED = "operator:queued"
@@ -36,6 +43,18 @@ class LanguageNow:
     longest_wait_seconds: int  # 0 when nobody waits
     answered_today: int
     abandoned_today: int
+
+
+@dataclass(frozen=True)
+class ChannelNow:
+    """One channel in one language: waiting now, and today's figures (figures.per_channel)."""
+
+    channel: str
+    language: str
+    waiting: int  # callers in the call queue, or conversations waiting for an operator
+    answered_today: int
+    abandoned_today: int
+    requests_today: int
 
 
 @dataclass(frozen=True)
@@ -54,6 +73,11 @@ class Board:
     people: tuple[PersonNow, ...]  # everyone but those signed off
     requests_due: int
     call_backs_in_progress: int
+    channels: tuple[ChannelNow, ...] = ()
+
+    @property
+    def chats_waiting(self) -> int:
+        return sum(line.waiting for line in self.channels if line.channel != figures.PHONE)
 
     @property
     def waiting(self) -> int:
@@ -88,7 +112,36 @@ def board(session: Session, languages: tuple[str, ...], now: datetime, desk_time
         counts[person.state] += 1
     at_work = tuple(person for person in people if person.state != "signed_off")
     return Board(now, per_language, counts, at_work,
-                 requests_due(session, now, claim_minutes), call_backs_in_progress(session, now))
+                 requests_due(session, now, claim_minutes), call_backs_in_progress(session, now),
+                 channels_now(session, languages, now, desk_timezone,
+                              {code: len(joined) for code, joined in waiting.items()}))
+
+
+def channels_now(session: Session, languages: tuple[str, ...], now: datetime,
+                 desk_timezone: str, callers: dict[str, int]) -> tuple[ChannelNow, ...]:
+    """Each channel per language: waiting now (`callers` per language for the phone), and
+    today's answered, abandoned and requests."""
+    today = figures.per_channel(session, languages, desk_time.day_start(now, desk_timezone),
+                                now + timedelta(seconds=1))
+    chats = chats_waiting(session, languages)
+    return tuple(
+        ChannelNow(channel, code,
+                   callers.get(code, 0) if channel == figures.PHONE
+                   else chats.get((channel, code), 0),
+                   counted.answered, counted.abandoned, counted.requests)
+        for channel in sorted(set(today) | {channel for channel, _ in chats},
+                              key=lambda name: (name not in figures.CHANNELS, name))
+        for code in languages
+        for counted in [today.get(channel, {}).get(code, figures.ChannelFigures(0, 0, 0))])
+
+
+def chats_waiting(session: Session, languages: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    """Conversations waiting for an operator now, per channel and language (they ring
+    nobody's phone: they wait on the operators' queue)."""
+    return {(str(row[0]), str(row[1])): int(row[2]) for row in session.execute(
+        sa.select(ChatConversation.channel, ChatConversation.language, sa.func.count())
+        .where(ChatConversation.status == "waiting", ChatConversation.language.in_(languages))
+        .group_by(ChatConversation.channel, ChatConversation.language))}
 
 
 def callers_waiting(session: Session, now: datetime, max_wait: int) -> dict[str, list[datetime]]:
@@ -113,10 +166,11 @@ def callers_waiting(session: Session, now: datetime, max_wait: int) -> dict[str,
 def operators_now(session: Session, now: datetime) -> list[PersonNow]:
     """Every active account on duty or not signed off, by what they are doing now."""
     busy = presence.in_a_call(session, now)
+    chatting = presence.in_a_chat(session)
     operators = session.scalars(sa.select(Operator).where(Operator.active.is_(True))
                                 .order_by(Operator.name))
     return [PersonNow(operator.name, operator.language_codes,
-                      presence.state_of(operator, busy, now), operator.missed_rings)
+                      presence.state_of(operator, busy, now, chatting), operator.missed_rings)
             for operator in operators]
 
 
@@ -159,4 +213,6 @@ def as_json(found: Board) -> dict[str, object]:
                    for person in found.people],
         "requests_due": found.requests_due,
         "call_backs_in_progress": found.call_backs_in_progress,
+        "chats_waiting": found.chats_waiting,
+        "channels": [asdict(line) for line in found.channels],
     }

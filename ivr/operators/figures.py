@@ -1,5 +1,10 @@
 """The supervisors' figures, per language: today and the last 7 days, each day the desk's
-own (DESK_TIMEZONE), from its midnight to the next."""
+own (DESK_TIMEZONE), from its midnight to the next; and per channel (phone, web chat, ...).
+
+A text conversation is answered when an operator takes it, and abandoned when it ended before
+anyone did (the person left, pressed "leave now", or went quiet for CHAT_IDLE_MINUTES). A
+request by text is one to be answered in writing or a callback request left from a chat; the
+phone's requests are the others."""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr.models import Call, CallbackRequest, Ring
+from ivr.chat.journey import CHAT_SID_PREFIX
+from ivr.models import Call, CallbackRequest, ChatConversation, Ring
 from ivr.operators import desk_time
 
 DAYS = 7
@@ -96,6 +102,68 @@ def _median(values: list[float]) -> int | None:
     return round(statistics.median(values)) if values else None
 
 
+PHONE = "phone"
+# The channels the figures always show, even on a day without any.
+CHANNELS = (PHONE, "web")
+
+
+@dataclass(frozen=True)
+class ChannelFigures:
+    """One channel's day in one language."""
+
+    answered: int
+    abandoned: int
+    requests: int
+
+
+def per_channel(session: Session, languages: tuple[str, ...], since: datetime,
+                until: datetime) -> dict[str, dict[str, ChannelFigures]]:
+    """Each channel's answered, abandoned and requests, per language (channel, then language):
+    the phone's from the calls (as `figures`), each text channel's from its conversations."""
+    phone = figures(session, languages, since, until)
+    # A callback request left in a chat is kept beside its conversation when it has a
+    # message; without one, the web chat's are known by their first "call"'s prefix.
+    from_text = sa.exists().where(ChatConversation.request_id == CallbackRequest.id)
+    from_web = CallbackRequest.first_call_sid.startswith(CHAT_SID_PREFIX)
+    by_kind = _count(session, sa.select(
+        sa.case((from_web, "web"), else_=PHONE), CallbackRequest.language, sa.func.count())
+        .where(CallbackRequest.created_at >= since, CallbackRequest.created_at < until,
+               ~from_text).group_by(from_web, CallbackRequest.language))
+    phone_requests = {key: value for key, value in by_kind.items() if key[0] == PHONE}
+    chat = ChatConversation
+    talked = chat.mode.in_(("live", "written"))
+    answered = _count(session, sa.select(chat.channel, chat.language, sa.func.count()).where(
+        talked, chat.taken_at >= since, chat.taken_at < until)
+        .group_by(chat.channel, chat.language))
+    abandoned = _count(session, sa.select(chat.channel, chat.language, sa.func.count()).where(
+        talked, chat.taken_at.is_(None), chat.ended_at >= since, chat.ended_at < until)
+        .group_by(chat.channel, chat.language))
+    requests = _count(session, sa.select(chat.channel, chat.language, sa.func.count()).where(
+        chat.mode.in_(("written", "callback")), chat.created_at >= since,
+        chat.created_at < until).group_by(chat.channel, chat.language))
+    for key, value in by_kind.items():
+        if key[0] != PHONE:
+            requests[key] = requests.get(key, 0) + value
+    channels = list(CHANNELS) + sorted({channel for channel, _ in (*answered, *abandoned,
+                                                                    *requests)} - set(CHANNELS))
+    out: dict[str, dict[str, ChannelFigures]] = {}
+    for channel in channels:
+        if channel == PHONE:
+            out[channel] = {code: ChannelFigures(phone[code].answered, phone[code].abandoned,
+                                                 phone_requests.get((PHONE, code), 0))
+                            for code in languages}
+        else:
+            out[channel] = {code: ChannelFigures(answered.get((channel, code), 0),
+                                                 abandoned.get((channel, code), 0),
+                                                 requests.get((channel, code), 0))
+                            for code in languages}
+    return out
+
+
+def _count(session: Session, query: Any) -> dict[tuple[str, str], int]:
+    return {(str(row[0]), str(row[1])): int(row[2]) for row in session.execute(query)}
+
+
 @dataclass(frozen=True)
 class Day:
     day: date
@@ -122,13 +190,16 @@ class Page:
     today: dict[str, Figures]
     week: dict[str, Figures]
     days: list[Day]
+    channels_today: dict[str, dict[str, ChannelFigures]] | None = None
 
 
 def page(session: Session, languages: tuple[str, ...], now: datetime, time_zone: str) -> Page:
     until = now + timedelta(seconds=1)
-    return Page(today=figures(session, languages, start_of_day(now, time_zone), until),
+    since = start_of_day(now, time_zone)
+    return Page(today=figures(session, languages, since, until),
                 week=figures(session, languages, days_back(now, time_zone, DAYS - 1)[0], until),
-                days=by_day(session, languages, now, time_zone))
+                days=by_day(session, languages, now, time_zone),
+                channels_today=per_channel(session, languages, since, until))
 
 
 @dataclass(frozen=True)

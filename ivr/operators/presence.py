@@ -8,7 +8,8 @@ more, `paused`, when they miss MISSED_RINGS_TO_PAUSE rings in a row; only they e
 setting themselves available again.
 
 Rung: active, on duty, available, of the caller's language, not in a live ring or call back,
-and not in wrap-up (WRAP_UP_SECONDS after each conversation, unless they press "ready").
+not holding a chat (the website's or another channel's: ivr/chat/desk.py), and not in
+wrap-up (WRAP_UP_SECONDS after each conversation, unless they press "ready").
 A caller "can reach an operator" while someone of the language is on duty and available,
 even if in a call or in wrap-up: the caller then waits in the queue for them.
 """
@@ -21,7 +22,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ivr.models import ACTIVE_RING, CallBackAttempt, Operator, Ring
+from ivr.models import ACTIVE_RING, CallBackAttempt, ChatConversation, Operator, Ring
 from ivr.operators import audit
 from ivr.operators.audit import Actor
 
@@ -61,9 +62,16 @@ def in_a_call(session: Session, now: datetime) -> set[int]:
     return set(ringing) | set(calling)
 
 
+def in_a_chat(session: Session) -> set[int]:
+    """Operators holding a chat now: busy, as in a call."""
+    holders = session.scalars(sa.select(ChatConversation.operator_id).where(
+        ChatConversation.status == "held").distinct())
+    return {operator_id for operator_id in holders if operator_id is not None}
+
+
 def ringable(session: Session, language: str, now: datetime) -> list[Operator]:
     """Who may be rung for a caller of the language now."""
-    busy = in_a_call(session, now)
+    busy = in_a_call(session, now) | in_a_chat(session)
     return [operator for operator in staffed(session, language)
             if operator.id not in busy and not wrapping_up(operator, now)]
 
@@ -138,23 +146,33 @@ def ring_missed(session: Session, operator_id: int, now: datetime, limit: int) -
 
 
 # What the wallboard and the supervisors see, one word each.
-STATES = ("available", "in_call", "wrap_up", "break", "paused", "signed_off")
+STATES = ("available", "in_call", "in_chat", "wrap_up", "break", "paused", "signed_off")
 
 
-def state_of(operator: Operator, busy: set[int], now: datetime) -> str:
+def may_take_a_chat(operator: Operator) -> bool:
+    """Only a person at the desk and available takes a chat (in wrap-up or in a call too:
+    they chose to); on a break, paused or signed off, they set themselves available first."""
+    return operator.active and operator.on_duty and operator.presence == AVAILABLE
+
+
+def state_of(operator: Operator, busy: set[int], now: datetime,
+             chatting: set[int] | None = None) -> str:
     if not operator.on_duty or operator.presence == SIGNED_OFF:
         return "signed_off"
     if operator.presence in (PAUSED, BREAK):
         return operator.presence
     if operator.id in busy:
         return "in_call"
+    if chatting and operator.id in chatting:
+        return "in_chat"
     return "wrap_up" if wrapping_up(operator, now) else "available"
 
 
 def states(session: Session, now: datetime) -> dict[int, str]:
     """What each operator (by id) is doing now, for the supervisors' pages."""
     busy = in_a_call(session, now)
-    return {operator.id: state_of(operator, busy, now)
+    chatting = in_a_chat(session)
+    return {operator.id: state_of(operator, busy, now, chatting)
             for operator in session.scalars(sa.select(Operator))}
 
 
@@ -171,8 +189,10 @@ class Mine:
 
 def mine(session: Session, operator_id: int, now: datetime) -> Mine:
     operator = session.get_one(Operator, operator_id)
-    busy = in_a_call(session, now) if operator.presence == AVAILABLE else set()
-    state = state_of(operator, busy, now)
+    available = operator.presence == AVAILABLE
+    busy = in_a_call(session, now) if available else set()
+    chatting = in_a_chat(session) if available else set()
+    state = state_of(operator, busy, now, chatting)
     return Mine(presence=operator.presence, state=state, on_duty=operator.on_duty,
                 wrap_up_until=operator.wrap_up_until if state == "wrap_up" else None,
                 missed_rings=operator.missed_rings)

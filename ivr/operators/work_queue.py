@@ -2,12 +2,19 @@
 (priority, then who reached us first), filtered and a page at a time. Those due come first;
 then those waiting for their next try after "no answer" (soonest first), then those waiting
 for a supervisor's decision (ivr.operators.retries). A request that is due again is back
-among the due ones in its old place: its priority and first call order it, as before."""
+among the due ones in its old place: its priority and first call order it, as before.
+
+One queue for every channel: above the requests, on the first page of the open (or waiting)
+queue, the text conversations of the operator's languages waiting for one: people writing
+now (`live`) first, then requests to be answered in writing, each the longest waiting first.
+A person writing now is there while we read; a callback request waits for our call. Each row
+says its channel: a call's request `phone`, a request left in the web chat `web`, a chat its
+own `ChatConversation.channel`. A conversation rings nobody's phone: it waits here."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.callback_requests.store import REASONS
+from ivr.chat import conversations
+from ivr.chat.journey import from_chat
 from ivr.database import page_asked, page_within
-from ivr.models import CallbackRequest, Operator
+from ivr.models import CallbackRequest, ChatConversation, Operator
 from ivr.operators import retries
 from ivr.operators.claims import CLOSING_OUTCOMES, lapse_before
 
@@ -27,6 +36,9 @@ STATUSES = ("open", "waiting", "claimed", "due", "later", "decision", "done")
 LISTED_STATUSES = (*STATUSES, *CLOSING_OUTCOMES)
 PAGE_SIZE = 50
 MAX_PAGE = 10_000
+# The most conversations the queue shows at once (the oldest first: none is hidden for long).
+CHAT_LIMIT = 100
+PHONE = "phone"
 
 
 @dataclass(frozen=True)
@@ -66,12 +78,65 @@ class Row:
 
 
 @dataclass(frozen=True)
+class ChatRow:
+    """A conversation in the queue: no message in it (its words show only to its holder)."""
+
+    id: int
+    language: str
+    mode: str  # live (writing now) or written (a request answered in writing)
+    channel: str
+    since: datetime
+    holder: str | None  # who holds it, if someone does
+    mine: bool
+
+
+@dataclass(frozen=True)
 class QueuePage:
     rows: list[Row]
     total: int
     page: int
     pages: int
     waiting_per_language: dict[str, int]
+    chats: list[ChatRow] = field(default_factory=list)
+    chats_per_language: dict[str, int] = field(default_factory=dict)
+
+
+def channel_of(request: CallbackRequest) -> str:
+    """The channel a callback request came by: `web` (left in the web chat) or `phone`."""
+    return conversations.WEB if from_chat(request.first_call_sid or "") else PHONE
+
+
+def chats_waiting_per_language(session: Session,
+                               languages: tuple[str, ...]) -> dict[str, int]:
+    """How many conversations of each language wait for an operator: the header's counts."""
+    counts = {str(row[0]): int(row[1]) for row in session.execute(
+        sa.select(ChatConversation.language, sa.func.count())
+        .where(ChatConversation.status == "waiting", ChatConversation.language.in_(languages))
+        .group_by(ChatConversation.language))}
+    return {code: counts.get(code, 0) for code in languages}
+
+
+def chats_in_queue(session: Session, staff_id: int, languages: tuple[str, ...],
+                   filters: Filters) -> list[ChatRow]:
+    """The conversations this page of the queue shows: waiting ones (and, in the open queue,
+    those held), the people writing now first, the longest waiting first."""
+    if filters.page != 1 or filters.reason is not None \
+            or filters.status not in ("open", "waiting"):
+        return []
+    chosen = (filters.language,) if filters.language else languages
+    statuses = ("waiting", "held") if filters.status == "open" else ("waiting",)
+    rows = session.execute(
+        sa.select(ChatConversation, Operator.name)
+        .outerjoin(Operator, Operator.id == ChatConversation.operator_id)
+        .where(ChatConversation.status.in_(statuses), ChatConversation.language.in_(chosen),
+               ChatConversation.mode.in_(("live", "written")))
+        .order_by(sa.case((ChatConversation.mode == "live", 0), else_=1),
+                  ChatConversation.waiting_since, ChatConversation.id)
+        .limit(CHAT_LIMIT)).all()
+    return [ChatRow(chat.id, chat.language, chat.mode, chat.channel,
+                    chat.waiting_since or chat.created_at,
+                    name if chat.status == "held" else None, chat.operator_id == staff_id)
+            for chat, name in rows]
 
 
 def open_per_language(session: Session, languages: tuple[str, ...]) -> dict[str, int]:
@@ -107,7 +172,9 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
         rows=[Row(request, name, name is not None and request.claimed_by == staff_id,
                   retries.state(request, now))
               for request, name in rows],
-        total=total, page=page, pages=pages, waiting_per_language=counts)
+        total=total, page=page, pages=pages, waiting_per_language=counts,
+        chats=chats_in_queue(session, staff_id, languages, filters),
+        chats_per_language=chats_waiting_per_language(session, languages))
 
 
 def queue_order(now: datetime) -> tuple[Any, ...]:

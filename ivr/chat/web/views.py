@@ -121,6 +121,8 @@ def _forget(response: BaseResponse) -> BaseResponse:
 def home() -> BaseResponse:
     chat = current_chat()
     if chat is not None and chat.mode != "callback":
+        if conversations.seen(chat, now()):
+            db.session.commit()
         return conversation_page(chat)
     lang = language()
     if request.args.get("languages"):
@@ -248,6 +250,8 @@ def updates() -> Response:
         return _json({"status": "none", "messages": []})
     after = request.args.get("after", "0")
     after_id = int(after) if after.isascii() and after.isdigit() and len(after) < 18 else 0
+    if conversations.seen(chat, now()):
+        db.session.commit()
     words = texts()
     lang = language(chat)
     lines = conversations.lines(db.session(), hotline().vault, chat.id, after_id)

@@ -31,6 +31,13 @@ def _not_found(_error: desk.NotFound) -> tuple[str, int]:
     return render_template("operators/error.html", code=404), 404
 
 
+@bp.errorhandler(desk.NotAvailable)
+def _not_available(_error: desk.NotAvailable) -> BaseResponse:
+    db.session.rollback()
+    flash(_("Set yourself available first (at the top of the page) to take a chat."), "error")
+    return redirect(url_for("operator_chats.chat_list"))
+
+
 @bp.errorhandler(desk.NotYours)
 def _not_yours(_error: desk.NotYours) -> BaseResponse:
     db.session.rollback()
@@ -138,7 +145,8 @@ def reply(chat_id: int) -> BaseResponse | tuple[str, int]:
 @bp.route("/<int:chat_id>/end", methods=["POST"])
 @signed_in
 def end(chat_id: int) -> BaseResponse:
-    desk.end(db.session(), hotline().vault, me(), chat_id, now())
+    desk.end(db.session(), hotline().vault, me(), chat_id, now(),
+             hotline().settings.wrap_up_seconds)
     db.session.commit()
     flash(_("The chat has ended."), "info")
     return redirect(url_for("operator_chats.chat_list"))

@@ -51,7 +51,8 @@ ACTIONS = {
 }
 # What a person is doing now (ivr/operators/presence.py STATES), on the header and the board.
 PRESENCE_STATES = {
-    "available": _l("Available"), "in_call": _l("In a call"), "wrap_up": _l("Wrap-up"),
+    "available": _l("Available"), "in_call": _l("In a call"), "in_chat": _l("In a chat"),
+    "wrap_up": _l("Wrap-up"),
     "break": _l("On a break"), "paused": _l("Paused"), "signed_off": _l("Signed off"),
 }
 
@@ -181,3 +182,11 @@ def audit_who(login: str, engineer: str | None) -> str:
     if not engineer:
         return str(_("an engineer at the command line"))
     return str(_("%(user)s at the command line", user=engineer))
+
+
+# How a person reached us (ivr/operators/work_queue.py channel_of, ChatConversation.channel).
+CHANNELS = {"phone": _l("Phone"), "web": _l("Web chat"), "telegram": _l("Telegram")}
+
+
+def channel(code: str) -> str:
+    return str(CHANNELS.get(code, code))

@@ -57,6 +57,7 @@ def figures_page() -> str:
     shown = figures.page(session, languages(), moment, hotline().settings.desk_timezone)
     return render_template(
         "operators/figures.html", today=shown.today, week=shown.week,
+        channels_today=shown.channels_today,
         chart=figures.chart(shown.days), team=accounts.all_operators(session),
         states=presence.states(session, moment),
         surges=availability.surges(session), languages=languages(), switch=SwitchForm(),

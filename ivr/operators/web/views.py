@@ -52,7 +52,7 @@ from ivr.operators.web.forms import (
 )
 from ivr.operators.web.login import PageUser, me, pending, signed_in
 from ivr.operators.web.qr_code import qr_svg
-from ivr.operators.work_queue import Filters, page_of
+from ivr.operators.work_queue import Filters, channel_of, page_of
 from ivr.twilio.rest_api import TwilioApiError
 from ivr.twilio.webhook_request import public_root
 
@@ -89,6 +89,7 @@ def _desk_time(at: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
 def _page_words() -> dict[str, object]:
     return {"labels": labels, "page_language": page_language_code(), "my_presence": _my_presence,
             "masked_of": _masked_of, "local_of": _local_of, "waited_of": _waited_of,
+            "waited_since": _waited_since, "channel_of": channel_of,
             "masked_phone": _masked_phone, "safety_words": labels.safety_words}
 
 
@@ -111,6 +112,10 @@ def _local_of(row: CallbackRequest) -> LocalTime:
 
 def _waited_of(row: CallbackRequest) -> tuple[int, int, int]:
     return waited(row.created_at, now())
+
+
+def _waited_since(at: datetime) -> tuple[int, int, int]:
+    return waited(at, now())
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="sign_in")
