@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 
 from ivr.database import db
 from ivr.models import AuditEntry, CallbackNote, CallbackRequest, CallEvent, Operator
-from ivr.operators import accounts, claims, figures, retries
+from ivr.operators import accounts, claims, figures, retries, work_queue
 from ivr.operators.identity import staff_of
 from ivr.twilio.phone_simulator import Phone
 from tests.conftest import phone_for
@@ -185,6 +185,35 @@ def test_a_request_due_again_is_back_in_its_old_place_among_the_due(
     stop_clock(page, LATE_EVENING + timedelta(minutes=15))
     assert order() == [first, second, third]
     assert order("due") == [first, second, third] and order("later") == []
+
+
+def test_the_queue_pages_through_due_then_later_then_decided_requests(app: Flask) -> None:
+    """55 due, 3 waiting for their next try, 2 for a decision: the second page ends the due
+    ones and goes on with the others, in their order, nothing twice and nothing left out."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    oldest = now - timedelta(days=2)
+    def request(at: datetime, n: int) -> int:
+        return add_request(app, at, number=f"+38050{n:07d}")
+
+    later = [request(oldest + timedelta(minutes=i), i) for i in range(3)]
+    decided = [request(oldest + timedelta(minutes=10 + i), 10 + i) for i in range(2)]
+    due = [request(now - timedelta(hours=1) + timedelta(seconds=i), 100 + i) for i in range(55)]
+    with app.app_context():
+        for minutes, request_id in zip((30, 10, 20), later, strict=True):
+            db.session.get_one(CallbackRequest, request_id).next_try_at = \
+                now + timedelta(minutes=minutes)
+        for request_id in decided:
+            db.session.get_one(CallbackRequest, request_id).decision_since = now
+        db.session.commit()
+
+        def shown(page: int) -> list[int]:
+            found = work_queue.page_of(db.session(), 0, ("uk",),
+                                       work_queue.Filters(page=page), now, 30)
+            return [row.request.id for row in found.rows]
+
+        first, second = shown(1), shown(2)
+    assert first == due[:50]
+    assert second == [*due[50:], later[1], later[2], later[0], *decided]
 
 
 def test_after_the_last_try_the_request_waits_for_a_supervisors_decision(

@@ -159,15 +159,12 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
         total = session.scalar(sa.select(sa.func.count()).select_from(CallbackRequest)
                                .where(*conditions)) or 0
     page, pages = page_within(filters.page, total, PAGE_SIZE)
-    order = ((CallbackRequest.closed_at.desc(), CallbackRequest.id.desc())
-             if filters.status == "done" else queue_order(now))
     holder = sa.case((CallbackRequest.claimed_at > lapse_before(now, claim_minutes),
                       Operator.name), else_=None)
-    rows = session.execute(
-        sa.select(CallbackRequest, holder)
-        .outerjoin(Operator, Operator.id == CallbackRequest.claimed_by)
-        .where(*conditions).order_by(*order)
-        .limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    query = (sa.select(CallbackRequest, holder)
+             .outerjoin(Operator, Operator.id == CallbackRequest.claimed_by)
+             .where(*conditions))
+    rows = _in_order(session, query, segments(filters.status, now), (page - 1) * PAGE_SIZE)
     return QueuePage(
         rows=[Row(request, name, name is not None and request.claimed_by == staff_id,
                   retries.state(request, now))
@@ -177,13 +174,45 @@ def page_of(session: Session, staff_id: int, languages: tuple[str, ...], filters
         chats_per_language=chats_waiting_per_language(session, languages))
 
 
-def queue_order(now: datetime) -> tuple[Any, ...]:
-    """Due first, by priority and first call; then next tries to come, soonest first; then
-    those a supervisor must decide on."""
-    later = retries.later(now)
-    bucket = sa.case((CallbackRequest.decision_since.is_not(None), 2), (later, 1), else_=0)
-    return (bucket, sa.case((later, CallbackRequest.next_try_at), else_=None),
-            CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id)
+Segment = tuple[sa.ColumnElement[bool] | None, tuple[Any, ...]]
+
+
+def segments(status: str, now: datetime) -> list[Segment]:
+    """The queue's order, as parts read one after the other: due first, by priority and first
+    call; then next tries to come, soonest first; then those a supervisor must decide on.
+    Each part is ordered as an index reads it (status, priority, first call): one ORDER BY
+    of the three together would sort every open request for every page."""
+    plain = (CallbackRequest.priority, CallbackRequest.created_at, CallbackRequest.id)
+    soonest = (CallbackRequest.next_try_at, *plain)
+    if status == "done":
+        return [(None, (CallbackRequest.closed_at.desc(), CallbackRequest.id.desc()))]
+    if status == "later":
+        return [(None, soonest)]
+    if status not in ("open", "waiting", "claimed"):
+        return [(None, plain)]  # due, decision, or a closed request's outcome
+    return [(retries.due(now), plain), (retries.later(now), soonest),
+            (retries.awaiting_decision(), plain)]
+
+
+def _in_order(session: Session, query: sa.Select[Any], parts: list[Segment],
+              offset: int) -> list[Any]:
+    """A page of `query` read through the parts in turn, from `offset` on. A part is counted
+    only when the page starts beyond its end."""
+    rows: list[Any] = []
+    for extra, order in parts:
+        wanted = PAGE_SIZE - len(rows)
+        if wanted <= 0:
+            break
+        part = query.where(extra) if extra is not None else query
+        got = session.execute(part.order_by(*order).limit(wanted).offset(offset)).all()
+        if not got and offset:
+            offset -= session.scalar(sa.select(sa.func.count()).select_from(
+                part.order_by(None).subquery())) or 0
+            offset = max(offset, 0)
+            continue
+        rows += got
+        offset = 0
+    return rows
 
 
 def _conditions(languages: tuple[str, ...], filters: Filters, now: datetime,
