@@ -273,6 +273,26 @@ def test_a_reply_telegram_does_not_take_is_shown_to_olena_and_sent_again(
         f"/operators/chats/{chat_id}").get_data(as_text=True)
 
 
+def test_what_olena_wrote_reaches_oksana_before_anything_new_starts(
+        bot_app: Flask, telegram: FakeTelegram) -> None:
+    """Telegram refused Olena's last words and the end of the chat; Oksana asks for someone
+    again before they were sent: they go first, and nothing new starts until they have."""
+    oksana = oksana_talking(bot_app, telegram)
+    olena, chat_id = olena_takes(bot_app)
+    telegram.refusing = True
+    olena.post(f"/operators/chats/{chat_id}/reply", data={"message": "Бережіть себе"})
+    olena.post(f"/operators/chats/{chat_id}/end")
+
+    oksana.write("Написати операторові зараз")  # still refused: nothing is started
+
+    assert [chat.status for chat in chats_in(bot_app)] == ["ended"]
+    telegram.refusing = False
+    oksana.write("Написати операторові зараз")
+    assert "Бережіть себе" in telegram.texts_to(OKSANA)
+    oksana.write("Написати операторові зараз")
+    assert sorted(chat.status for chat in chats_in(bot_app)) == ["ended", "waiting"]
+
+
 def test_oksana_asks_to_be_called_back_from_telegram(
         bot_app: Flask, telegram: FakeTelegram) -> None:
     oksana = TelegramPerson(bot_app, OKSANA, "uk")

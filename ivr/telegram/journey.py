@@ -85,6 +85,11 @@ def handle(session: Session, hotline: Hotline, incoming: Incoming, now: datetime
     conversation = people.open_conversation(session, person)
     if conversation is not None:
         return in_conversation(turn, conversation, incoming.text, text)
+    if people.owed(session, person):
+        # An operator's last words (or the end of the chat) have not reached the person yet:
+        # they go first (the webhook sends what is owed after answering), and nothing new
+        # starts before, or it would take the person's conversation and they would be lost.
+        return []
     if text == START or person.step == "new":
         return languages(turn)
     if text == turn.words("back_to_menu") or text == STOP:

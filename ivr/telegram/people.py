@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ivr.menu.menu_file import Menu
-from ivr.models import ChatConversation, TelegramChat
+from ivr.models import ChatConversation, ChatMessage, TelegramChat
 from ivr.phones import PhoneVault
 
 PREFIX = "telegram:"
@@ -60,6 +60,16 @@ def open_conversation(session: Session, person: TelegramChat) -> ChatConversatio
     if conversation is None or conversation.status == "ended":
         return None
     return conversation
+
+
+def owed(session: Session, person: TelegramChat) -> bool:
+    """Whether something written to the person in their last conversation (an operator's
+    words, its end) has not reached Telegram yet."""
+    if person.conversation_id is None:
+        return False
+    return bool(session.scalar(sa.select(sa.exists().where(
+        ChatMessage.conversation_id == person.conversation_id,
+        ChatMessage.id > person.delivered_id, ChatMessage.author != "person"))))
 
 
 def of_conversation(session: Session, conversation_id: int) -> TelegramChat | None:
