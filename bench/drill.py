@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
+import pyotp
 import sqlalchemy as sa
 
 from bench.calls import (
@@ -438,12 +439,25 @@ class OperatorBrowser:
             raise RuntimeError(f"no form on {path}")
         return match.group(1)
 
+    SECRET = re.compile(r'id="totp-secret">([A-Z2-7]+)<')
+
     def sign_in(self, login: str, password: str) -> None:
+        """Password, then (production asks for a second factor) the first sign-in's setting
+        up: the key on the page, and a code from it."""
         token = self.token("/operators/login")
-        status, _, _ = self.open("POST", "/operators/login", {
+        status, location, _ = self.open("POST", "/operators/login", {
             "login": login, "password": password, "csrf_token": token})
         if status != 302:
             raise RuntimeError(f"{login} could not sign in ({status})")
+        if location.endswith(("/operators/enrol", "/operators/second-factor")):
+            _, _, page = self.open("GET", "/operators/enrol")
+            secret, form = self.SECRET.search(page), self.CSRF.search(page)
+            if secret is None or form is None:
+                raise RuntimeError(f"{login} was not shown a key to set up")
+            status, _, _ = self.open("POST", "/operators/enrol", {
+                "csrf_token": form.group(1), "code": pyotp.TOTP(secret.group(1)).now()})
+            if status != 200:  # the recovery codes, shown once
+                raise RuntimeError(f"{login} could not set up a second factor ({status})")
 
     def claim(self, request_id: int, token: str) -> bool:
         """True if this operator was told the request is theirs."""
