@@ -1,13 +1,11 @@
 """The website's chat in a real browser (headless Chromium driven by Playwright): Oksana
 writes in Ukrainian, Olena takes her chat and answers, and the answer appears on Oksana's
 page without a reload; "leave now"; the same journey with JavaScript switched off. Leaves
-screenshots of /chat/ at 390 px in each language in /work/briefs when that folder exists
-(else in bench/out/screenshots)."""
+screenshots of /chat/ at 390 px in each language in bench/out/screenshots."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +15,6 @@ from tests.chat_support import chats_in, on_duty
 from tests.test_operators_in_a_browser import CHROMIUM, SCREENSHOTS, open_as, serve
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium")
-BRIEFS = Path("/work/briefs")
 
 
 @pytest.fixture
@@ -126,7 +123,6 @@ def test_the_chat_fits_a_phone_in_each_language(browser: Any, served: str,
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"/chat/ in {language} is wider than a phone by {overflow}px"
-    folder = BRIEFS if BRIEFS.is_dir() else SCREENSHOTS
-    folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(folder / f"chat-{language}-390.png"), full_page=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"chat-{language}-390.png"), full_page=True)
     assert page.console_errors == []
