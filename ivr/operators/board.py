@@ -29,7 +29,7 @@ from ivr.models import (
     ChatConversation,
     Operator,
 )
-from ivr.operators import call_back, claims, desk_time, figures, presence, retries
+from ivr.operators import desk_time, figures, presence, retries, work_queue
 
 QUEUED = "operator:queued"
 WAIT_MARGIN = timedelta(minutes=5)
@@ -99,8 +99,8 @@ class Board:
 def board(session: Session, languages: tuple[str, ...], now: datetime, desk_timezone: str,
           max_wait: int, claim_minutes: int) -> Board:
     waiting = callers_waiting(session, now, max_wait)
-    today = figures.figures(session, languages, desk_time.day_start(now, desk_timezone),
-                            now + timedelta(seconds=1))
+    since, until = desk_time.day_start(now, desk_timezone), now + timedelta(seconds=1)
+    today = figures.figures(session, languages, since, until)
     per_language = tuple(
         LanguageNow(code, len(waiting.get(code, [])),
                     max((_seconds(now - joined) for joined in waiting.get(code, [])), default=0),
@@ -113,16 +113,16 @@ def board(session: Session, languages: tuple[str, ...], now: datetime, desk_time
     at_work = tuple(person for person in people if person.state != "signed_off")
     return Board(now, per_language, counts, at_work,
                  requests_due(session, now, claim_minutes), call_backs_in_progress(session, now),
-                 channels_now(session, languages, now, desk_timezone,
+                 channels_now(session, languages,
+                              figures.per_channel(session, languages, since, until, today),
                               {code: len(joined) for code, joined in waiting.items()}))
 
 
-def channels_now(session: Session, languages: tuple[str, ...], now: datetime,
-                 desk_timezone: str, callers: dict[str, int]) -> tuple[ChannelNow, ...]:
+def channels_now(session: Session, languages: tuple[str, ...],
+                 today: dict[str, dict[str, figures.ChannelFigures]],
+                 callers: dict[str, int]) -> tuple[ChannelNow, ...]:
     """Each channel per language: waiting now (`callers` per language for the phone), and
-    today's answered, abandoned and requests."""
-    today = figures.per_channel(session, languages, desk_time.day_start(now, desk_timezone),
-                                now + timedelta(seconds=1))
+    today's answered, abandoned and requests (`today`, figures.per_channel)."""
     chats = chats_waiting(session, languages)
     return tuple(
         ChannelNow(channel, code,
@@ -180,18 +180,15 @@ def requests_due(session: Session, now: datetime, claim_minutes: int) -> int:
     decision awaited, is not due)."""
     return int(session.scalar(
         sa.select(sa.func.count()).select_from(CallbackRequest).where(
-            retries.due(now),
-            sa.or_(CallbackRequest.safe_window.is_(None), CallbackRequest.safe_window != "wait"),
-            sa.or_(CallbackRequest.claimed_by.is_(None),
-                   CallbackRequest.claimed_at <= claims.lapse_before(now, claim_minutes))))
+            retries.due(now), work_queue.status_condition("waiting", now, claim_minutes),
+            sa.or_(CallbackRequest.safe_window.is_(None), CallbackRequest.safe_window != "wait")))
         or 0)
 
 
 def call_backs_in_progress(session: Session, now: datetime) -> int:
     return int(session.scalar(
         sa.select(sa.func.count()).select_from(CallBackAttempt).where(
-            CallBackAttempt.ended_at.is_(None), CallBackAttempt.operator_status.is_not(None),
-            CallBackAttempt.started_at > now - call_back.CALL_LIMIT)) or 0)
+            presence.call_back_going_on(now))) or 0)
 
 
 def _seconds(delta: timedelta) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import phonenumbers
@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 RING_SECONDS = 30
 ACCEPT_KEY = "1"
-# A call that never reported its end is over after this long (a lost status callback).
-CALL_LIMIT = timedelta(hours=2)
 
 
 class CallInProgress(Exception):
@@ -118,9 +116,7 @@ def _country_code(caller: str) -> int | None:
 def live_attempt(session: Session, request_id: int, now: datetime) -> CallBackAttempt | None:
     return session.scalar(
         sa.select(CallBackAttempt)
-        .where(CallBackAttempt.request_id == request_id, CallBackAttempt.ended_at.is_(None),
-               CallBackAttempt.operator_status.is_not(None),
-               CallBackAttempt.started_at > now - CALL_LIMIT)
+        .where(CallBackAttempt.request_id == request_id, presence.call_back_going_on(now))
         .order_by(CallBackAttempt.id.desc()).limit(1))
 
 

@@ -117,10 +117,12 @@ class ChannelFigures:
 
 
 def per_channel(session: Session, languages: tuple[str, ...], since: datetime,
-                until: datetime) -> dict[str, dict[str, ChannelFigures]]:
+                until: datetime, phone: dict[str, Figures] | None = None
+                ) -> dict[str, dict[str, ChannelFigures]]:
     """Each channel's answered, abandoned and requests, per language (channel, then language):
-    the phone's from the calls (as `figures`), each text channel's from its conversations."""
-    phone = figures(session, languages, since, until)
+    the phone's from the calls (`figures` of the same window, when the caller has them
+    already), each text channel's from its conversations."""
+    phone = phone if phone is not None else figures(session, languages, since, until)
     # A callback request left in a chat is kept beside its conversation when it has a
     # message; without one, the web chat's are known by their first "call"'s prefix.
     from_text = sa.exists().where(ChatConversation.request_id == CallbackRequest.id)
@@ -196,10 +198,11 @@ class Page:
 def page(session: Session, languages: tuple[str, ...], now: datetime, time_zone: str) -> Page:
     until = now + timedelta(seconds=1)
     since = start_of_day(now, time_zone)
-    return Page(today=figures(session, languages, since, until),
+    today = figures(session, languages, since, until)
+    return Page(today=today,
                 week=figures(session, languages, days_back(now, time_zone, DAYS - 1)[0], until),
                 days=by_day(session, languages, now, time_zone),
-                channels_today=per_channel(session, languages, since, until))
+                channels_today=per_channel(session, languages, since, until, today))
 
 
 @dataclass(frozen=True)

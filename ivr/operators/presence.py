@@ -37,7 +37,7 @@ SYSTEM = Actor("system")
 # (Twilio's REST API refused: `not-placed`), a ring that lost its reports (`lost`), one we
 # cancelled, or one accepted with no caller left (`no-caller`, an accepted ring).
 MISSED = frozenset({"no-answer", "busy", "not-accepted", "completed", "failed"})
-# A call back whose end was never reported no longer keeps its operator busy after this.
+# A call back whose end was never reported (a lost status callback) is over after this.
 CALL_BACK_LIMIT = timedelta(hours=2)
 
 
@@ -57,9 +57,15 @@ def in_a_call(session: Session, now: datetime) -> set[int]:
     """Operators with a live ring (ringing or talking) or a call back going on."""
     ringing = session.scalars(sa.select(Ring.operator_id).where(Ring.status.in_(ACTIVE_RING)))
     calling = session.scalars(sa.select(CallBackAttempt.operator_id).where(
-        CallBackAttempt.ended_at.is_(None), CallBackAttempt.operator_status.is_not(None),
-        CallBackAttempt.started_at > now - CALL_BACK_LIMIT))
+        call_back_going_on(now)))
     return set(ringing) | set(calling)
+
+
+def call_back_going_on(now: datetime) -> sa.ColumnElement[bool]:
+    """A call back placed (its operator's leg reported) and not reported over; one whose end
+    was lost is over after CALL_BACK_LIMIT."""
+    return sa.and_(CallBackAttempt.ended_at.is_(None), CallBackAttempt.operator_status.is_not(None),
+                   CallBackAttempt.started_at > now - CALL_BACK_LIMIT)
 
 
 def in_a_chat(session: Session) -> set[int]:
