@@ -26,7 +26,6 @@ from ivr.models import (
     CallBackAttempt,
     CallbackRequest,
     CallEvent,
-    ChatConversation,
     Operator,
 )
 from ivr.operators import desk_time, figures, presence, retries, work_queue
@@ -123,7 +122,7 @@ def channels_now(session: Session, languages: tuple[str, ...],
                  callers: dict[str, int]) -> tuple[ChannelNow, ...]:
     """Each channel per language: waiting now (`callers` per language for the phone), and
     today's answered, abandoned and requests (`today`, figures.per_channel)."""
-    chats = chats_waiting(session, languages)
+    chats = work_queue.chats_waiting(session, languages)
     return tuple(
         ChannelNow(channel, code,
                    callers.get(code, 0) if channel == figures.PHONE
@@ -133,15 +132,6 @@ def channels_now(session: Session, languages: tuple[str, ...],
                               key=lambda name: (name not in figures.CHANNELS, name))
         for code in languages
         for counted in [today.get(channel, {}).get(code, figures.ChannelFigures(0, 0, 0))])
-
-
-def chats_waiting(session: Session, languages: tuple[str, ...]) -> dict[tuple[str, str], int]:
-    """Conversations waiting for an operator now, per channel and language (they ring
-    nobody's phone: they wait on the operators' queue)."""
-    return {(str(row[0]), str(row[1])): int(row[2]) for row in session.execute(
-        sa.select(ChatConversation.channel, ChatConversation.language, sa.func.count())
-        .where(ChatConversation.status == "waiting", ChatConversation.language.in_(languages))
-        .group_by(ChatConversation.channel, ChatConversation.language))}
 
 
 def callers_waiting(session: Session, now: datetime, max_wait: int) -> dict[str, list[datetime]]:

@@ -106,14 +106,22 @@ def channel_of(request: CallbackRequest) -> str:
     return conversations.WEB if from_chat(request.first_call_sid or "") else PHONE
 
 
+def chats_waiting(session: Session, languages: tuple[str, ...]) -> dict[tuple[str, str], int]:
+    """Conversations waiting for an operator now, per channel and language (they ring
+    nobody's phone: they wait here)."""
+    return {(str(row[0]), str(row[1])): int(row[2]) for row in session.execute(
+        sa.select(ChatConversation.channel, ChatConversation.language, sa.func.count())
+        .where(ChatConversation.status == "waiting", ChatConversation.language.in_(languages))
+        .group_by(ChatConversation.channel, ChatConversation.language))}
+
+
 def chats_waiting_per_language(session: Session,
                                languages: tuple[str, ...]) -> dict[str, int]:
     """How many conversations of each language wait for an operator: the header's counts."""
-    counts = {str(row[0]): int(row[1]) for row in session.execute(
-        sa.select(ChatConversation.language, sa.func.count())
-        .where(ChatConversation.status == "waiting", ChatConversation.language.in_(languages))
-        .group_by(ChatConversation.language))}
-    return {code: counts.get(code, 0) for code in languages}
+    counts = dict.fromkeys(languages, 0)
+    for (_channel, language), count in chats_waiting(session, languages).items():
+        counts[language] += count
+    return counts
 
 
 def chats_in_queue(session: Session, staff_id: int, languages: tuple[str, ...],
