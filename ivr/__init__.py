@@ -17,6 +17,7 @@ from ivr.callback_requests.spool import Spool
 from ivr.callback_requests.writer import RequestWriter
 from ivr.chat import web as chat_page
 from ivr.database import MIGRATIONS, configure_engine, db, engine_options, migrate
+from ivr.http_request import WebRequest
 from ivr.menu.menu_file import load_menu
 from ivr.menu.prompts import check, load_catalog
 from ivr.menu.reloading import PromptsReloader
@@ -50,6 +51,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     Raises StartupError (one line) for a bad setting, menu or prompt file.
     """
     app = Flask(__name__, instance_path=str(INSTANCE_PATH), static_folder=None)
+    app.request_class = WebRequest
     settings = settings_from_environment(Path(app.instance_path), config)
     logs.configure(settings.log_level)
     app.config.update(

@@ -76,3 +76,32 @@ def test_hostile_signed_requests_never_crash_or_inject(app: Flask, data: st.Data
     response = signed_post(client, url, params)
 
     check_answer(response.status_code, response.content_type or "", response.data)
+
+
+def test_the_requests_parameters_read_as_werkzeugs_do_absent_ones_without_an_exception() -> None:
+    """The app's parameters (ivr.http_request) answer every look-up as werkzeug's would: an
+    absent key its default, a repeated one its first value, a value that will not convert the
+    default; only the absent key's path differs, and it raises nothing to find out."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from ivr.http_request import Parameters
+
+    pairs = [("Digits", "1"), ("Digits", "2"), ("QueueTime", "12"), ("QueuePosition", "x")]
+    ours, theirs = Parameters(pairs), ImmutableMultiDict(pairs)
+    for key in ("Digits", "QueueTime", "QueuePosition", "ParentCallSid", ""):
+        assert ours.get(key) == theirs.get(key)
+        assert ours.get(key, "none") == theirs.get(key, "none")
+        assert ours.get(key, -1, type=int) == theirs.get(key, -1, type=int)
+        assert ours.getlist(key) == theirs.getlist(key)
+
+
+def test_every_request_reads_its_parameters_with_the_apps_own(app: Flask) -> None:
+    from ivr.http_request import Parameters
+
+    with app.test_request_context("/voice/incoming?lang=ru", method="POST",
+                                  data={"CallSid": "CA" + "0" * 32}):
+        from flask import request
+
+        assert isinstance(request.args, Parameters)
+        assert isinstance(request.form, Parameters)
+        assert request.args.get("node") is None and request.form.get("Digits", "") == ""
