@@ -11,7 +11,11 @@ from flask import Flask
 from ivr import database
 from tests.conftest import phone_for
 from tests.support import signed_post, stored_calls, stored_events, twilio_params
-from tests.test_call_log import language_changed_in_turn
+from tests.test_call_log import (
+    language_changed_in_turn,
+    refused_entries_hold_back_nothing,
+    steps_written_in_any_order_lose_nothing,
+)
 
 
 def test_a_call_in_each_language_is_logged_on_postgresql(postgres_app: Flask) -> None:
@@ -32,6 +36,17 @@ def test_a_call_in_each_language_is_logged_on_postgresql(postgres_app: Flask) ->
 def test_the_language_a_caller_chooses_last_is_the_calls_on_postgresql(
         postgres_app: Flask) -> None:
     assert language_changed_in_turn(postgres_app) == ["uk", "ru", "ru", "en"]
+
+
+def test_the_call_logs_batches_on_postgresql_store_steps_in_any_order(
+        postgres_app: Flask) -> None:
+    """PostgreSQL takes a batch as one statement per table, its rows as arrays: the same
+    rules as one row at a time."""
+    steps_written_in_any_order_lose_nothing(postgres_app)
+
+
+def test_an_entry_postgresql_refuses_does_not_hold_back_its_batch(postgres_app: Flask) -> None:
+    assert refused_entries_hold_back_nothing(postgres_app) == ["main", "about", "language"]
 
 
 def test_replayed_and_late_status_callbacks_change_nothing_on_postgresql(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ivr.database import built_per_dialect, upsert
-from ivr.models import Call, CallEvent
+from ivr.models import Call, CallEvent, UTCDateTime
 from ivr.phones import PhoneVault
 from ivr.twilio.call_status import STATUS_RANK, TERMINAL_RANK
 
@@ -73,7 +73,8 @@ Entry = CallSeen | LanguageChosen | ParentKnown | StatusReported | Event
 
 
 def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[Entry]) -> None:
-    """Store a batch, a statement per kind of entry (executemany: one round trip each).
+    """Store a batch, a statement per kind of entry (on SQLite an executemany, on PostgreSQL
+    one statement reading arrays: one round trip each).
 
     The order of the phases makes a batch correct in any arrival order: a leg exists before
     it is updated, and a status only moves forward whatever came first.
@@ -85,7 +86,7 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
     naming = [row for row in calls if all(row[name] is None for name in FILLED_IN)]
     statements = _statements(connection)
     if filling:
-        connection.execute(statements.calls_upsert, filling)
+        statements.run(connection, "calls_upsert", filling)
     chosen = {entry.call_sid: entry.language for entry in entries
               if isinstance(entry, LanguageChosen)}  # the last choice of a call wins
     # A step that chooses the language names its leg too: one statement does both.
@@ -97,9 +98,9 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
         else:
             with_language.append({**row, "language": language})
     if with_language:
-        connection.execute(statements.calls_language, with_language)
+        statements.run(connection, "calls_language", with_language)
     if plain:
-        connection.execute(statements.calls_insert, plain)
+        statements.run(connection, "calls_insert", plain)
     if chosen:
         connection.execute(LANGUAGE_UPDATE, [{"sid": sid, "language": language}
                                              for sid, language in chosen.items()])
@@ -115,7 +116,7 @@ def write_entries(connection: Connection, vault: PhoneVault, entries: Sequence[E
             connection.execute(update, rows)
     events = [_event_row(entry) for entry in entries if isinstance(entry, Event)]
     if events:
-        connection.execute(statements.events_insert, events)
+        statements.run(connection, "events_insert", events)
 
 
 _SID: sa.BindParameter[str] = sa.bindparam("sid", type_=sa.String())
@@ -165,6 +166,50 @@ class _Statements:
             where=Call.__table__.c.language.is_distinct_from(named.excluded.language))
         self.events_insert = upsert(connection, CallEvent.__table__).on_conflict_do_nothing(
             index_elements=["call_sid", "dedupe_key"])
+        # On PostgreSQL each statement takes its whole batch as one array per column, as one
+        # INSERT ... SELECT FROM unnest(...): one statement for the server to run, not one per
+        # row, and no per-row work in SQLAlchemy or psycopg. For a batch of 60 incoming calls
+        # that took the writer 16 µs a call instead of 36, and the server 18 instead of 28.
+        self.unnest = connection.dialect.name == "postgresql"
+        self._unnested: dict[tuple[str, tuple[str, ...]], str] = {}
+
+    def run(self, connection: Connection, name: str, rows: list[dict[str, object]]) -> None:
+        """Store `rows` (each naming the same columns) with the statement called `name`."""
+        statement = getattr(self, name)
+        if not self.unnest:
+            connection.execute(statement, rows)
+            return
+        columns = tuple(rows[0])
+        sql = self._unnested.get((name, columns))
+        if sql is None:
+            sql = self._unnested[name, columns] = _unnested(connection, statement, columns)
+        arrays = {column: [row[column] for row in rows] for column in columns}
+        for column in columns:
+            # UTCDateTime's rule, which this statement does not go through.
+            if column in UTC_TIMES and any(isinstance(value, datetime) and value.tzinfo is None
+                                           for value in arrays[column]):
+                raise ValueError(f"naive datetime given to {column}")
+        connection.exec_driver_sql(sql, arrays)
+
+
+UTC_TIMES = frozenset(column.name for table in (Call.__table__, CallEvent.__table__)
+                      for column in table.columns if isinstance(column.type, UTCDateTime))
+
+
+def _unnested(connection: Connection, statement: sa.Insert, columns: tuple[str, ...]) -> str:
+    """A multi-row INSERT of ours as SQL for psycopg that reads its rows from one array per
+    column (sent in binary: psycopg writes a text array with a regular expression per value),
+    with the statement's own ON CONFLICT clause as SQLAlchemy compiles it."""
+    dialect = connection.dialect
+    table = statement.table
+    assert isinstance(table, sa.Table)
+    arrays = ", ".join(f"%({name})b::{table.c[name].type.compile(dialect=dialect)}[]"
+                       for name in columns)
+    compiled = str(statement.compile(dialect=dialect))
+    conflict = compiled[compiled.index(" ON CONFLICT "):]
+    assert "%(" not in conflict  # nothing of its own to bind: the rows bring everything
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 (our own names)
+            f"SELECT * FROM unnest({arrays}){conflict}")
 
 
 _statements = built_per_dialect(_Statements)
