@@ -516,5 +516,10 @@ class TelegramChat(Base):
     failures: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Messages the bot answers outside a conversation (and anything not text), counted per
+    # minute from `minute_started_at`: a flood gets one "wait", not an answer each.
+    minute_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    messages_this_minute: Mapped[int] = mapped_column(sa.Integer, default=0,
+                                                      server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

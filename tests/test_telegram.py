@@ -255,6 +255,32 @@ def test_a_flood_from_one_telegram_id_is_told_to_wait_once(
     assert len(raw_messages(app)) == 4
 
 
+def test_a_flood_of_menu_presses_or_stickers_gets_one_wait_not_an_answer_each(
+        make_app: Callable[..., Flask], telegram: FakeTelegram) -> None:
+    """Outside a conversation every message is answered: a person pressing the menu's
+    buttons (or sending stickers) as fast as they can gets their first answers, then one
+    "wait", and the bot goes on answering everyone else; a minute later, them too."""
+    app = desk(make_app(**BOT_SETTINGS, CHAT_MESSAGES_PER_MINUTE="3"))
+    oksana = TelegramPerson(app, OKSANA, "uk")
+    statuses = {oksana.write("Як працює лінія") for _ in range(20)}
+    statuses |= {oksana.post(oksana.update({"sticker": {"file_id": "x", "emoji": "😢"}}))
+                 for _ in range(5)}
+    assert statuses == {200}
+    texts = telegram.texts_to(OKSANA)
+    waits = [text for text in texts if "зачекайте трохи" in text]
+    assert len(waits) == 1
+    assert len(texts) <= 3 * 2 + 1  # an answer may come in two messages (a text, the menu)
+
+    andriy = TelegramPerson(app, OKSANA + 1, "uk")
+    andriy.write("/start")
+    assert telegram.texts_to(OKSANA + 1), "someone else is still answered"
+
+    hotline_of(app).clock.fixed = NOON + timedelta(minutes=2)
+    before = len(telegram.texts_to(OKSANA))
+    oksana.write("/start")
+    assert len(telegram.texts_to(OKSANA)) > before
+
+
 def test_a_reply_telegram_does_not_take_is_shown_to_olena_and_sent_again(
         bot_app: Flask, telegram: FakeTelegram) -> None:
     oksana_talking(bot_app, telegram)

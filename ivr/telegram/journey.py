@@ -79,10 +79,15 @@ def handle(session: Session, hotline: Hotline, incoming: Incoming, now: datetime
     person = people.find_or_add(session, hotline.vault, hotline.menu, incoming.chat_id,
                                 incoming.language_code, now)
     turn = Turn(session, hotline, person, now)
+    conversation = people.open_conversation(session, person)
+    # In a conversation, the person's messages are counted as they are stored (TooFast);
+    # everything else the bot answers is counted here. Telegram limits what a bot may send,
+    # and one person's flood must not slow the answers to everyone else who needs the line.
+    if (incoming.text is None or conversation is None) and not within_the_minute(turn):
+        return too_fast(turn)
     if incoming.text is None:
         return [Reply(turn.words("telegram_only_text"), keyboard_of(turn))]
     text = incoming.text.strip()
-    conversation = people.open_conversation(session, person)
     if conversation is not None:
         return in_conversation(turn, conversation, incoming.text, text)
     if people.owed(session, person):
@@ -299,6 +304,18 @@ def in_conversation(turn: Turn, conversation: ChatConversation, raw: str,
     except TooFast:
         return too_fast(turn)
     return []
+
+
+def within_the_minute(turn: Turn) -> bool:
+    """Whether this message is one of the first CHAT_MESSAGES_PER_MINUTE of the person's
+    minute (a minute from the first message after the last one ended)."""
+    person = turn.person
+    started = person.minute_started_at
+    if started is None or turn.now - started >= timedelta(minutes=1):
+        person.minute_started_at = turn.now
+        person.messages_this_minute = 0
+    person.messages_this_minute = (person.messages_this_minute or 0) + 1
+    return person.messages_this_minute <= turn.hotline.settings.chat_messages_per_minute
 
 
 def too_fast(turn: Turn) -> list[Reply]:
