@@ -84,7 +84,9 @@ def handle(session: Session, hotline: Hotline, incoming: Incoming, now: datetime
     # everything else the bot answers is counted here. Telegram limits what a bot may send,
     # and one person's flood must not slow the answers to everyone else who needs the line.
     if (incoming.text is None or conversation is None) and not within_the_minute(turn):
-        return too_fast(turn)
+        # Not even "wait" ahead of an operator's last words still owed (see below).
+        owed = conversation is None and people.owed(session, person)
+        return [] if owed else too_fast(turn)
     if incoming.text is None:
         return [Reply(turn.words("telegram_only_text"), keyboard_of(turn))]
     text = incoming.text.strip()
