@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
 from bench import chats
 from bench.calls import distinct_callers, run_calls
-from bench.webhooks import PUBLIC_BASE_URL
+from bench.webhooks import PUBLIC_BASE_URL, extract_revision
 from ivr import phones
 from ivr.database import db
 from ivr.models import CallbackRequest, ChatConversation
@@ -130,3 +131,14 @@ def test_the_chat_bench_browser_keeps_and_forgets_cookies() -> None:
     assert sent[1] == {"Cookie": "session=abc; chat=xyz"}
     assert browser.cookies == {"session": "abc"}
     assert chats.percentile([0.1, 0.2, 0.3], 0.5) == 0.2
+
+
+def test_an_earlier_revision_is_served_from_its_own_files_and_a_wrong_one_said_in_a_line(
+        tmp_path: Path) -> None:
+    """`python -m bench.webhooks --beside REV` serves the app as it was at REV."""
+    revision = extract_revision("HEAD", tmp_path / "head")
+    assert (revision / "ivr" / "__init__.py").is_file()
+    assert (revision / "gunicorn.conf.py").is_file()
+    with pytest.raises(SystemExit) as refused:
+        extract_revision("no-such-revision", tmp_path / "none")
+    assert "no revision 'no-such-revision' here" in str(refused.value)
