@@ -39,6 +39,7 @@ from ivr.voice import (
     menu,
     operator_leg,
     queue,
+    serving,
 )
 
 # Twilio's webhook bodies are a few kilobytes; anything far larger is not Twilio.
@@ -91,12 +92,18 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     # (a prompt without a good recording is spoken), but someone should know.
     for problem in check(menu_file, settings.prompts_dir):
         logging.getLogger("ivr.prompts").warning("prompt problem: %s", problem)
-    app.before_request(PromptsReloader(app, settings.prompts_dir, settings.spool_dir).check)
+    reloader = PromptsReloader(app, settings.prompts_dir, settings.spool_dir)
+    app.before_request(reloader.check)
+    # Twilio's voice webhooks are answered by a lean app of their own (see voice/serving.py).
+    app.wsgi_app = serving.ByPath(  # type: ignore[method-assign]
+        app.wsgi_app, serving.webhooks_app(app, reloader.check).wsgi_app)
 
     if settings.trusted_proxy_hops:
         hops = settings.trusted_proxy_hops
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    # The voice webhooks' blueprints too, so that this app knows every path (metrics' labels,
+    # url_for, the docs); a request under /voice/ is answered by the webhooks' app.
     for webhooks in (menu, callback_request, queue, operator_leg, media, call_back, debugger):
         app.register_blueprint(webhooks.bp)
     operators_page.init_app(app, settings)
