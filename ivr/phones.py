@@ -34,6 +34,10 @@ HIDDEN_CALLER_IDS = frozenset({
 })
 
 
+# The longest caller ID worth parsing (Twilio's are E.164: 16 characters at most).
+LONGEST_RAW = 32
+
+
 def hidden(raw: str | None) -> bool:
     """Whether a caller ID is one of the ways a hidden number is passed."""
     return raw is None or raw.strip().lower() in HIDDEN_CALLER_IDS
@@ -46,7 +50,7 @@ def normalise(raw: str | None) -> str | None:
     the caller hides their number: those are named (HIDDEN_CALLER_IDS), and anything else
     phonenumbers does not call valid counts as hidden too.
     """
-    if not raw or len(raw) > 32 or not raw.startswith("+") or hidden(raw):
+    if not raw or len(raw) > LONGEST_RAW or not raw.startswith("+") or hidden(raw):
         return None
     try:
         number = phonenumbers.parse(raw, None)
@@ -144,6 +148,15 @@ def mask(e164: str | None) -> str:
     tail = 2 if len(digits) >= 6 else 0
     hidden = len(digits) - head - tail
     return "+" + digits[:head] + MASK * hidden + digits[len(digits) - tail:]
+
+
+def masked_caller_id(raw: str | None) -> str:
+    """mask() of a caller ID as Twilio sent it, for a log line, without parsing it: `withheld`
+    for a hidden one or anything but a + and digits."""
+    if hidden(raw) or not raw or len(raw) > 16 or not raw.startswith("+"):
+        return WITHHELD
+    digits = raw[1:]
+    return mask(raw) if digits.isascii() and digits.isdigit() else WITHHELD
 
 
 class PhoneVault:

@@ -107,6 +107,25 @@ def test_withheld_caller_is_logged_without_a_number(app: Flask,
     assert call.from_number is None and call.from_number_hash is None
 
 
+@pytest.mark.parametrize("caller_id", [
+    "anonymous", "Restricted", "+266696687", "+86282452253", "client:alice",
+    "sip:alice@example.org", "+1234", "+7916123456789012", "+79161234567" + "0" * 30])
+def test_a_caller_id_that_is_no_number_is_stored_as_none_and_never_logged_in_full(
+        app: Flask, phone: Callable[..., Phone], caller_id: str,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # The call log's writer parses the caller ID, off the caller's time: what is not a real
+    # number is stored as no number, as when the webhook parsed it.
+    phone(caller=caller_id).dial()
+
+    [call] = stored_calls(app)
+    assert call.from_number is None and call.from_number_hash is None
+    [line] = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+              if json.loads(line).get("path") == "/voice/incoming"]
+    if not caller_id[1:].isdigit() or len(caller_id) > 16:
+        assert line["caller"] == "withheld"
+    assert caller_id[1:] not in json.dumps(line, ensure_ascii=False)
+
+
 def test_status_callback_sent_twice_is_stored_once(app: Flask, client: FlaskClient) -> None:
     params = twilio_params(CallStatus="completed", CallDuration="30", SequenceNumber="3")
 

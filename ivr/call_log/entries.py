@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ivr import phones
 from ivr.database import built_per_dialect, upsert
 from ivr.models import Call, CallEvent, UTCDateTime
 from ivr.phones import PhoneVault
@@ -27,7 +28,10 @@ class CallSeen:
     call_sid: str
     parent_call_sid: str | None
     direction: str
-    from_number: str | None  # E.164 or None when withheld
+    # As Twilio sent them (`From`, `To`): the writer keeps their E.164 form, or nothing for a
+    # withheld caller ID or anything that is not a real number. Parsed there, a batch at a
+    # time, rather than in the webhook the caller waits on.
+    from_number: str | None
     to_number: str | None
     status: str
     at: datetime
@@ -234,16 +238,18 @@ def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str,
 
 
 def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:
-    to_number, to_hash = (None, None) if not seen.to_number else (
-        # A call to us is to one of our own numbers.
-        vault.ours(seen.to_number) if seen.direction == "inbound"
-        else (vault.encrypt(seen.to_number), vault.digest(seen.to_number)))
+    inbound = seen.direction == "inbound"
+    from_number = phones.normalise(seen.from_number)
+    # A call to us is to one of our own numbers (parsed once per process).
+    to = phones.normalise_ours(seen.to_number) if inbound else phones.normalise(seen.to_number)
+    to_number, to_hash = (None, None) if not to else (
+        vault.ours(to) if inbound else (vault.encrypt(to), vault.digest(to)))
     return {
         "call_sid": seen.call_sid,
         "parent_call_sid": seen.parent_call_sid,
         "direction": seen.direction,
-        "from_number": vault.encrypt(seen.from_number) if seen.from_number else None,
-        "from_number_hash": vault.digest(seen.from_number) if seen.from_number else None,
+        "from_number": vault.encrypt(from_number) if from_number else None,
+        "from_number_hash": vault.digest(from_number) if from_number else None,
         "to_number": to_number,
         "to_number_hash": to_hash,
         "status": seen.status,

@@ -83,11 +83,11 @@ def note_bridge(hotline: Hotline, operator_leg: str, caller_leg: str) -> None:
 
 def call_seen(call: CallParams, started_at: datetime, status: str | None = None,
               numbers: bool = True) -> CallSeen:
-    """The leg as this webhook knows it; without `numbers`, its numbers are left for the
-    webhooks that file them (a parse and two encryptions saved)."""
+    """The leg as this webhook knows it, its numbers as Twilio sent them (the writer parses
+    them); without `numbers`, they are left for the webhooks that file them."""
     assert call.call_sid is not None
     return CallSeen(call.call_sid, call.parent_call_sid, call.direction,
-                    call.from_number if numbers else None, call.to_number if numbers else None,
+                    call.sent_from if numbers else None, call.sent_to if numbers else None,
                     status or call.status or "ringing", started_at)
 
 

@@ -69,6 +69,13 @@ class BlockList:
         self._read_now = True
         self._reading = threading.Lock()
 
+    def any_in_force(self, now: datetime) -> bool:
+        """Whether any number may be blocked now: only then must a call's number be parsed
+        to be looked up."""
+        if self._clock() >= self._next_read:
+            self._refresh(now)
+        return bool(self._until)
+
     def blocks(self, e164: str | None, now: datetime) -> bool:
         """Whether a call from this number is to be turned away now. A withheld number never is."""
         if e164 is None:

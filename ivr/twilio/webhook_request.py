@@ -59,6 +59,16 @@ class CallParams:
     def from_number(self) -> str | None:
         return phones.normalise(self.params.get("From"))
 
+    # `From` and `To` as Twilio sent them (a withheld ID too), for the call log, which parses
+    # them. Cut one past what a number may be, so what was too long still is.
+    @property
+    def sent_from(self) -> str | None:
+        return self.params.get("From", "")[:phones.LONGEST_RAW + 1] or None
+
+    @property
+    def sent_to(self) -> str | None:
+        return self.params.get("To", "")[:phones.LONGEST_RAW + 1] or None
+
     @cached_property
     def to_number(self) -> str | None:
         raw = self.params.get("To")

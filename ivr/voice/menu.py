@@ -13,7 +13,7 @@ from ivr.menu import journey
 from ivr.menu.journey import Where
 from ivr.menu.plans import Hangup, Plan, Say
 from ivr.models import utcnow
-from ivr.phones import mask
+from ivr.phones import masked_caller_id
 from ivr.services import Hotline
 from ivr.twilio.webhook_request import CallParams
 from ivr.voice.answering import (
@@ -35,12 +35,15 @@ METHODS = ["GET", "POST"]
 @bp.route(paths.INCOMING, methods=METHODS)
 @voice_webhook
 def incoming(hotline: Hotline, call: CallParams) -> Plan:
-    if hotline.blocks.blocks(call.from_number, hotline.clock.now()):
+    now = hotline.clock.now()
+    # The caller's number is parsed here only when someone is blocked (the call log's writer
+    # parses it for the log, off the caller's time).
+    if hotline.blocks.any_in_force(now) and hotline.blocks.blocks(call.from_number, now):
         plan = journey.turned_away(hotline.menu, call.calling_code)
     else:
         plan = journey.start(hotline.menu, call.calling_code)
     note_step(hotline, call, plan, kind="incoming", node=hotline.menu.start, first=True)
-    log_with_webhook(caller=mask(call.from_number), direction=call.direction)
+    log_with_webhook(caller=masked_caller_id(call.sent_from), direction=call.direction)
     return plan
 
 
