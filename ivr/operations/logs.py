@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator
+from itertools import islice
 from typing import Any
 
 # What may stand between a number's digit groups: up to three spaces, dashes (Unicode ones
@@ -153,8 +154,13 @@ def _unescaped(escape: re.Match[str]) -> str:
 # through its 32 hex digits for a number would cost more than the rest of the line.
 _WHOLE_SID = re.compile(r"[A-Z]{2}[0-9a-f]{32}")
 # What every LogRecord has; anything else on a record was passed in `extra` and is a field.
-_RECORD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
-    "message", "asctime", "taskName"}
+_OWN = vars(logging.LogRecord("", 0, "", 0, "", (), None))
+_RECORD_ATTRIBUTES = frozenset(_OWN) | {"message", "asctime", "taskName"}
+# A record's own attributes are set first, `extra` after them (Logger.makeRecord): the fields
+# are looked for past them, not among the twenty-odd every record has.
+_FIELDS_START = len(_OWN)
+# One encoder for every line: json.dumps with options builds a new one each time.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, default=str).encode
 
 
 class RedactingJsonFormatter(logging.Formatter):
@@ -173,7 +179,7 @@ class RedactingJsonFormatter(logging.Formatter):
         line: dict[str, Any] = {"time": self._time(record), "level": record.levelname,
                                 "logger": record.name,
                                 "message": redact(record.getMessage())}
-        for key, value in vars(record).items():
+        for key, value in islice(vars(record).items(), _FIELDS_START, None):
             if key not in _RECORD_ATTRIBUTES and not key.startswith("_"):
                 line[key] = _redact_value(value)
         if record.exc_info:
@@ -182,7 +188,7 @@ class RedactingJsonFormatter(logging.Formatter):
             line["exc_info"] = redact(record.exc_text)
         if record.stack_info:
             line["stack_info"] = redact(self.formatStack(record.stack_info))
-        return json.dumps(line, ensure_ascii=False, default=str)
+        return _ENCODE(line)
 
     def _time(self, record: logging.LogRecord) -> str:
         second, text = self._second
