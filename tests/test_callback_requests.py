@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -430,12 +430,13 @@ def test_a_spool_replay_interrupted_midway_is_finished_exactly_once(
     mend_table(app)
     operations: list[Operation] = []
 
-    def crash_after_two(operation: Operation) -> None:
-        if len(operations) == 2:
-            raise OSError("worker killed")
-        operations.append(operation)
-        with app.app_context(), db.engine.begin() as connection:
-            apply(connection, writer.vault, operation)
+    def crash_after_two(group: Sequence[Operation]) -> None:
+        for operation in group:  # each stored at once, the worst a crash can leave
+            if len(operations) == 2:
+                raise OSError("worker killed")
+            operations.append(operation)
+            with app.app_context(), db.engine.begin() as connection:
+                apply(connection, writer.vault, operation)
 
     with pytest.raises(OSError, match="worker killed"):
         writer.spool.replay(crash_after_two, lambda error: False)

@@ -29,7 +29,7 @@ import os
 import time
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +49,12 @@ TORN = "torn"  # cut short by a crash or a full disk: it was never acknowledged 
 UNREADABLE = "unreadable"  # sealed under none of PHONE_ENCRYPTION_KEYS
 UNKNOWN = "unknown"  # not an operation this version knows
 REFUSED = "refused"  # the database refused it for good
+# Operations replayed in one transaction: after an outage the spool holds a few for each call
+# taken meanwhile, and one commit each (a flush to disk) made the replay the slowest part of
+# the database's return. A group the database refuses is replayed again one at a time.
+REPLAY_GROUP = 100
+
+Apply = Callable[[Sequence[Operation]], object]
 
 
 class Unreadable(Exception):
@@ -180,7 +186,7 @@ class Spool:
             return f"cannot be written ({error.strerror or type(error).__name__})"
         return None
 
-    def replay(self, apply: Callable[[Operation], object],
+    def replay(self, apply: Apply,
                permanent: Callable[[Exception], bool]) -> int:
         """Apply every waiting operation in order; returns how many were applied.
 
@@ -201,7 +207,7 @@ class Spool:
                 self._sync_directory()
         return applied
 
-    def replay_rejected(self, apply: Callable[[Operation], object],
+    def replay_rejected(self, apply: Apply,
                         permanent: Callable[[Exception], bool]) -> int:
         """Try the records set aside once more (after a key was put back, say); those that
         still cannot be replayed are set aside again."""
@@ -218,31 +224,50 @@ class Spool:
             self._sync_directory()
         return applied
 
-    def _replay_file(self, path: Path, apply: Callable[[Operation], object],
+    def _replay_file(self, path: Path, apply: Apply,
                      permanent: Callable[[Exception], bool]) -> int:
         return self._replay_lines(path.name, path.read_bytes().split(b"\n"), apply, permanent)
 
     def _replay_lines(self, source: str, lines: list[bytes],
-                      apply: Callable[[Operation], object],
+                      apply: Apply,
                       permanent: Callable[[Exception], bool]) -> int:
         applied = 0
+        group: list[tuple[bytes, Operation]] = []
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
             try:
-                operation = self._open(line)
+                group.append((line, self._open(line)))
             except Unreadable as reason:
                 log.error("spool: a record that cannot be replayed was set aside",
                           extra={"spool_file": source, "record": number, "reason": str(reason)})
                 self._reject(line, str(reason))
                 continue
+            if len(group) == REPLAY_GROUP:
+                applied += self._replay_group(group, apply, permanent)
+                group = []
+        return applied + (self._replay_group(group, apply, permanent) if group else 0)
+
+    def _replay_group(self, group: list[tuple[bytes, Operation]], apply: Apply,
+                      permanent: Callable[[Exception], bool]) -> int:
+        """Apply a group in one transaction; if the database refuses it, apply its operations
+        one at a time and set aside only those it refuses. Raises when the database is away
+        (what was applied is applied again next time: every operation is idempotent)."""
+        try:
+            apply([operation for _line, operation in group])
+            return len(group)
+        except Exception as error:
+            if not permanent(error):
+                raise
+        applied = 0
+        for line, operation in group:
             try:
-                apply(operation)
+                apply([operation])
             except Exception as error:
                 if not permanent(error):
                     raise
-                log.exception("spool: operation refused by the database, set aside",
-                              extra={"operation": type(operation).__name__})
+                log.error("spool: operation refused by the database, set aside",
+                          extra={"operation": type(operation).__name__}, exc_info=error)
                 self._reject(line, REFUSED)
                 continue
             applied += 1

@@ -11,6 +11,7 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -114,11 +115,11 @@ class RequestWriter:
 
     def replay(self) -> int:
         """Move what the spool holds into the database; raises if the database is still away."""
-        return self.spool.replay(self._apply, permanent)
+        return self.spool.replay(self._apply_in_order, permanent)
 
     def replay_rejected(self) -> int:
         """Try the records the spool set aside once more."""
-        return self.spool.replay_rejected(self._apply, permanent)
+        return self.spool.replay_rejected(self._apply_in_order, permanent)
 
     def held(self) -> int:
         """Operations this process holds in memory, waiting for the database or the disk."""
@@ -140,6 +141,12 @@ class RequestWriter:
     def _apply(self, operation: Operation) -> str | None:
         with transaction(self.engine) as connection:
             return apply(connection, self.vault, operation)
+
+    def _apply_in_order(self, operations: Sequence[Operation]) -> None:
+        """Operations from the spool, in their order, in one transaction."""
+        with transaction(self.engine) as connection:
+            for operation in operations:
+                apply(connection, self.vault, operation)
 
     def sweep_drafts(self, now: datetime) -> int:
         """Requests half-taken in calls that ended without us hearing: store them, abandoned."""
