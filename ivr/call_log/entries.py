@@ -240,7 +240,8 @@ def _merged_calls(vault: PhoneVault, seen: Sequence[CallSeen]) -> list[dict[str,
 def _call_row(vault: PhoneVault, seen: CallSeen) -> dict[str, object]:
     inbound = seen.direction == "inbound"
     from_number = phones.normalise(seen.from_number)
-    # A call to us is to one of our own numbers (parsed once per process).
+    # A call to us is to one of our own numbers: parsed once per process, not per call.
+    # (Outbound, it is a caller's, which no process keeps.)
     to = phones.normalise_ours(seen.to_number) if inbound else phones.normalise(seen.to_number)
     to_number, to_hash = (None, None) if not to else (
         vault.ours(to) if inbound else (vault.encrypt(to), vault.digest(to)))

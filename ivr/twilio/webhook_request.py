@@ -71,13 +71,6 @@ class CallParams:
         return self.params.get("To", "")[:phones.LONGEST_RAW + 1] or None
 
     @cached_property
-    def to_number(self) -> str | None:
-        raw = self.params.get("To")
-        # On a call to us, the hotline's own number: parsed once per process, not per call.
-        # (Outbound, it is a caller's, which no process keeps.)
-        return phones.normalise_ours(raw) if self.direction == "inbound" else phones.normalise(raw)
-
-    @cached_property
     def calling_code(self) -> str | None:
         return phones.calling_code(self.params.get("From"))
 
