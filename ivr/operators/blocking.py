@@ -27,7 +27,7 @@ from ivr.models import BlockedNumber, Call, CallbackRequest, FlagDismissal
 from ivr.operators import audit
 from ivr.operators.audit import Actor
 from ivr.operators.caller_display import masked
-from ivr.phones import PhoneVault
+from ivr.phones import PhoneVault, normalise
 
 log = logging.getLogger("ivr.blocking")
 
@@ -69,20 +69,18 @@ class BlockList:
         self._read_now = True
         self._reading = threading.Lock()
 
-    def any_in_force(self, now: datetime) -> bool:
-        """Whether any number may be blocked now: only then must a call's number be parsed
-        to be looked up."""
-        if self._clock() >= self._next_read:
-            self._refresh(now)
-        return bool(self._until)
-
-    def blocks(self, e164: str | None, now: datetime) -> bool:
-        """Whether a call from this number is to be turned away now. A withheld number never is."""
-        if e164 is None:
+    def blocks(self, caller_id: str | None, now: datetime) -> bool:
+        """Whether a call from this caller ID (as Twilio sent it) is to be turned away now. A
+        withheld number never is. The ID is parsed only when some number is blocked: most
+        calls come while none is, and a call's first webhook need not parse it otherwise."""
+        if caller_id is None:
             return False
         if self._clock() >= self._next_read:
             self._refresh(now)
-        until = self._until.get(self._vault.digest(e164))
+        if not self._until:
+            return False
+        e164 = normalise(caller_id)
+        until = None if e164 is None else self._until.get(self._vault.digest(e164))
         return until is not None and until > now
 
     def crowding(self, e164: str | None, call_sid: str | None, now: datetime) -> bool:

@@ -35,10 +35,9 @@ METHODS = ["GET", "POST"]
 @bp.route(paths.INCOMING, methods=METHODS)
 @voice_webhook
 def incoming(hotline: Hotline, call: CallParams) -> Plan:
-    now = hotline.clock.now()
-    # The caller's number is parsed here only when someone is blocked (the call log's writer
-    # parses it for the log, off the caller's time).
-    if hotline.blocks.any_in_force(now) and hotline.blocks.blocks(call.from_number, now):
+    # The caller ID as sent: the call log's writer parses it off the caller's time, and the
+    # block list only when some number is blocked.
+    if hotline.blocks.blocks(call.sent_from, hotline.clock.now()):
         plan = journey.turned_away(hotline.menu, call.calling_code)
     else:
         plan = journey.start(hotline.menu, call.calling_code)
