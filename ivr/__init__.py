@@ -31,16 +31,7 @@ from ivr.settings import INSTANCE_PATH, ConfigError, settings_from_environment
 from ivr.telegram import web as telegram_webhook
 from ivr.telegram.bot_api import BotApi
 from ivr.twilio.rest_api import TwilioApi
-from ivr.voice import (
-    call_back,
-    callback_request,
-    debugger,
-    media,
-    menu,
-    operator_leg,
-    queue,
-    serving,
-)
+from ivr.voice import debugger, media, serving
 
 # Twilio's webhook bodies are a few kilobytes; anything far larger is not Twilio.
 MAX_BODY = 64 * 1024
@@ -104,8 +95,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     # The voice webhooks' blueprints too, so that this app knows every path (metrics' labels,
     # url_for, the docs); a request under /voice/ is answered by the webhooks' app.
-    for webhooks in (menu, callback_request, queue, operator_leg, media, call_back, debugger):
-        app.register_blueprint(webhooks.bp)
+    for blueprint in (*serving.BLUEPRINTS, media.bp, debugger.bp):
+        app.register_blueprint(blueprint)
     operators_page.init_app(app, settings)
     chat_page.init_app(app)
     app.register_blueprint(telegram_webhook.bp)
