@@ -13,6 +13,11 @@ webhook's cost is told from the machine's drift to within about 3 %, which one r
 empty Flask app cannot do.
 
     python -m bench.webhooks --beside HEAD~1 [--database postgresql] [--seconds 15]
+
+With `--without PARTS` the app is served with parts of every webhook switched off
+(`bench/without.py`: `log`, `call-log`), to see what they cost under load:
+
+    python -m bench.webhooks --without log,call-log [--database postgresql]
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ import psycopg
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from twilio.request_validator import RequestValidator
+
+from bench import without
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -113,7 +120,14 @@ def main() -> None:
                         help="gunicorn workers (default: as gunicorn.conf.py decides)")
     parser.add_argument("--beside", metavar="REV", default=None,
                         help="measure the working tree against this git revision of the app")
+    parser.add_argument("--without", metavar="PARTS", default="",
+                        help="switch off parts of the app's webhooks (comma-separated): "
+                        + "; ".join(f"{name}: {what}" for name, what in without.PARTS.items()))
     options = parser.parse_args()
+    try:
+        options.parts_off = without.parts_named(options.without)
+    except ValueError as error:
+        parser.error(str(error))
     if shutil.which("wrk") is None:
         sys.exit("bench: wrk is not installed (Debian: apt-get install wrk)")
 
@@ -126,6 +140,8 @@ def main() -> None:
         (work / "replay.lua").write_text(WRK_SCRIPT)
         print(f"gunicorn: {describe_workers(options.workers)}; wrk: {options.connections} "
               f"connections, {options.seconds} s per figure, after a 2 s warm-up")
+        if options.parts_off:
+            print(f"the app without: {', '.join(sorted(options.parts_off))} (bench/without.py)")
         if options.beside:
             revision = extract_revision(options.beside, work / "revision")
             for database in databases:
@@ -180,9 +196,15 @@ def database_url(database: str, work: Path) -> Iterator[str]:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def app_environment(url: str, token: str, port: int) -> dict[str, str]:
+def app_target(parts_off: set[str]) -> str:
+    return "bench.without:served()" if parts_off else "wsgi:app"
+
+
+def app_environment(url: str, token: str, port: int,
+                    parts_off: set[str] | None = None) -> dict[str, str]:
     return {
         **os.environ,
+        **({without.WITHOUT: ",".join(sorted(parts_off))} if parts_off else {}),
         "IVR_ENV": "production",
         "DATABASE_URL": url,
         "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
@@ -213,7 +235,7 @@ def measure_app(work: Path, options: argparse.Namespace, database: str, url: str
     and measured in alternating slices: this machine's speed drifts by a fifth over minutes,
     and a reference taken once, minutes before, would carry that drift into the ratio."""
     port, flask_port = free_port(), free_port()
-    environ = app_environment(url, token, port)
+    environ = app_environment(url, token, port, options.parts_off)
     subprocess.run([str(BIN / "ivr"), "db", "upgrade"], env=environ, cwd=ROOT, check=True,
                    capture_output=True)
     flask_environ = {**os.environ, "PORT": str(flask_port), "HOST": "127.0.0.1"}
@@ -224,7 +246,7 @@ def measure_app(work: Path, options: argparse.Namespace, database: str, url: str
     log_path = work / f"app-{database}.log"
     with gunicorn("bench.flask_floor:app", flask_environ, options.workers,
                   work / f"flask-{database}.log"), \
-            gunicorn("wsgi:app", environ, options.workers, log_path):
+            gunicorn(app_target(options.parts_off), environ, options.workers, log_path):
         for scenario in SCENARIOS:
             figures, bare_flask = load_beside(work, scenario, port, flask_port, options,
                                               answered)
@@ -233,6 +255,9 @@ def measure_app(work: Path, options: argparse.Namespace, database: str, url: str
             print(f"  {scenario.name:<36} {figures.per_second:>8.0f} {figures.p50_ms:>7.1f} "
                   f"{figures.p99_ms:>7.1f} {figures.errors:>6} {ratio:>8.2f} "
                   f"{bare_flask.per_second:>11.0f} {to_flask:>6.2f}")
+    if "call-log" in options.parts_off:
+        print("  call log: off (--without call-log)")
+        return
     stored = count_events(url)
     # wrk does not count requests still in flight when it stops; the app answers and logs them.
     lost = max(0, answered[0] - stored)
@@ -260,7 +285,7 @@ def measure_beside_revision(work: Path, options: argparse.Namespace, database: s
     with database_url(database, work) as url, \
             database_url(database, work / "revision-db") as their_url:
         port, their_port = free_port(), free_port()
-        environ = app_environment(url, token, port)
+        environ = app_environment(url, token, port, options.parts_off)
         # The revision's own package comes first on the path, ahead of the installed one.
         theirs = {**app_environment(their_url, token, their_port),
                   "PYTHONPATH": os.pathsep.join(filter(None, [str(revision),
@@ -272,7 +297,8 @@ def measure_beside_revision(work: Path, options: argparse.Namespace, database: s
         print(f"  {'webhook':<36} {options.beside:>12} {'this tree':>10} {'ratio':>6}")
         with gunicorn("wsgi:app", theirs, options.workers, work / f"rev-{database}.log",
                       cwd=revision), \
-                gunicorn("wsgi:app", environ, options.workers, work / f"app-{database}.log"):
+                gunicorn(app_target(options.parts_off), environ, options.workers,
+                         work / f"app-{database}.log"):
             for scenario in SCENARIOS:
                 ours, before = load_beside(work, scenario, port, their_port, options, [0])
                 print(f"  {scenario.name:<36} {before.per_second:>12.0f} "

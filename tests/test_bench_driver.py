@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -12,13 +14,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from bench import chats
+from bench import chats, without
 from bench.calls import distinct_callers, run_calls
 from bench.webhooks import PUBLIC_BASE_URL, extract_revision
 from ivr import phones
 from ivr.database import db
 from ivr.models import CallbackRequest, ChatConversation
-from tests.support import AUTH_TOKEN
+from tests.support import AUTH_TOKEN, signed_post, stored_events, twilio_params
 
 
 def client_sender(app: Flask) -> Callable[..., tuple[int, str, bytes]]:
@@ -142,3 +144,31 @@ def test_an_earlier_revision_is_served_from_its_own_files_and_a_wrong_one_said_i
     with pytest.raises(SystemExit) as refused:
         extract_revision("no-such-revision", tmp_path / "none")
     assert "no revision 'no-such-revision' here" in str(refused.value)
+
+
+def test_the_app_measured_without_its_logs_answers_every_call_as_usual_and_writes_neither(
+        make_app: Callable[..., Flask], capsys: pytest.CaptureFixture[str]) -> None:
+    voice_log = logging.getLogger("ivr.voice")
+    level = voice_log.level
+    app = without.switched_off(make_app(), without.parts_named("log, call-log"))
+    client = app.test_client()
+    capsys.readouterr()
+    try:
+        answer = signed_post(client, "/voice/incoming", twilio_params(CallStatus="ringing"))
+        forged = client.post("/voice/incoming", data=twilio_params(CallStatus="ringing"))
+    finally:
+        # Switched off for the whole process, as in a gunicorn worker: back for the next test.
+        voice_log.setLevel(level)
+
+    assert answer.status_code == 200 and b"<Gather" in answer.data
+    assert stored_events(app) == []
+    # The webhook's own line is gone; a warning is still logged.
+    logged = [json.loads(line)["message"] for line in capsys.readouterr().err.splitlines()]
+    assert logged == ["webhook refused"]
+    assert forged.status_code == 403
+
+
+def test_a_part_the_bench_cannot_switch_off_is_named_in_one_line() -> None:
+    with pytest.raises(ValueError, match="no part called logs: the parts are log, call-log"):
+        without.parts_named("logs")
+    assert without.parts_named("") == set()
