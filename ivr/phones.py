@@ -36,6 +36,8 @@ HIDDEN_CALLER_IDS = frozenset({
 
 # The longest caller ID worth parsing (Twilio's are E.164: 16 characters at most).
 LONGEST_RAW = 32
+# An E.164 number has at most this many digits after its +.
+E164_DIGITS = 15
 
 
 def hidden(raw: str | None) -> bool:
@@ -75,7 +77,7 @@ def parse_entered(digits: str, regions: tuple[str, ...]) -> str | None:
     """A number the caller typed: international if it parses so, else national in one of
     `regions` (the caller's own country, then the hotline's). None if it is not a number."""
     digits = "".join(char for char in digits if char.isdigit())
-    if not 6 <= len(digits) <= 15:
+    if not 6 <= len(digits) <= E164_DIGITS:
         return None
     candidates = [("+" + digits, None), *((digits, region) for region in regions)]
     for text, region in candidates:
@@ -153,7 +155,7 @@ def mask(e164: str | None) -> str:
 def masked_caller_id(raw: str | None) -> str:
     """mask() of a caller ID as Twilio sent it, for a log line, without parsing it: `withheld`
     for a hidden one or anything but a + and digits."""
-    if hidden(raw) or not raw or len(raw) > 16 or not raw.startswith("+"):
+    if hidden(raw) or not raw or len(raw) > 1 + E164_DIGITS or not raw.startswith("+"):
         return WITHHELD
     digits = raw[1:]
     return mask(raw) if digits.isascii() and digits.isdigit() else WITHHELD
