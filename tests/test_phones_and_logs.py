@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import io
+import json
+import logging
+import sys
+
 import pytest
+from flask.testing import FlaskClient
 
 from ivr import phones
-from ivr.operations.logs import redact
+from ivr.operations.logs import configure, info_fields, redact
+from tests.support import signed_post, twilio_params
 
 
 @pytest.mark.parametrize(("raw", "e164"), [
@@ -43,3 +50,62 @@ def test_anything_that_looks_like_a_number_is_masked_in_a_log_line() -> None:
 
 def test_short_numbers_in_a_log_line_are_left_alone() -> None:
     assert redact("took 1234 ms, node 3, try 2") == "took 1234 ms, node 3, try 2"
+
+
+def test_a_webhooks_line_is_the_line_logging_itself_would_write(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Webhooks write their line straight to our handler (logs.info_fields); what an engineer
+    # reads is what logger.info would have written, numbers masked the same way.
+    configure("INFO")
+    log = logging.getLogger("ivr.voice")
+    fields = {"path": "/voice/menu/input", "call_sid": "CA" + "0" * 32, "node": "main",
+              "lang": "ru", "outcome": "error 11200 +79161234567", "ms": 1.25,
+              "caller": "+7916•••••67"}
+    info_fields(log, "webhook", fields)
+    log.info("webhook", extra=fields)
+
+    straight, through_logging = (json.loads(line) for line in capsys.readouterr().err.splitlines())
+    assert straight.pop("time")[:16] == through_logging.pop("time")[:16]
+    assert straight == through_logging
+    assert straight["outcome"] == "error 11200 +•••••••••67"
+
+
+def test_a_webhooks_line_goes_through_logging_where_something_else_would_see_it(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    configure("INFO")
+    log = logging.getLogger("ivr.voice")
+    seen: list[logging.LogRecord] = []
+
+    class Watching(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    watching = Watching()
+    logging.getLogger("ivr").addHandler(watching)
+    try:
+        info_fields(log, "webhook", {"path": "/voice/incoming"})
+    finally:
+        logging.getLogger("ivr").removeHandler(watching)
+    [record] = seen
+    assert record.getMessage() == "webhook" and record.__dict__["path"] == "/voice/incoming"
+    assert json.loads(capsys.readouterr().err)["path"] == "/voice/incoming"
+
+    log.setLevel(logging.WARNING)
+    try:
+        info_fields(log, "webhook", {"path": "/voice/incoming"})
+    finally:
+        log.setLevel(logging.NOTSET)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_caller_is_answered_even_when_the_log_cannot_be_written(
+        client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken(io.StringIO):
+        def write(self, text: str) -> int:
+            raise OSError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stderr", Broken())
+    response = signed_post(client, "/voice/incoming", twilio_params(CallStatus="ringing"))
+
+    assert response.status_code == 200
+    assert b"<Gather" in response.data

@@ -20,7 +20,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr import paths
 from ivr.menu import journey
 from ivr.menu.plans import Plan, Redirect, Target
-from ivr.operations import metrics
+from ivr.operations import logs, metrics
 from ivr.services import Hotline, current_hotline
 from ivr.twilio.webhook_request import CallParams, call_params, refuse_unless_signed, url_base
 
@@ -79,7 +79,7 @@ def _answering_twiml(view: VoiceView, recover: VoiceView) -> Callable[[], Respon
         body = _render(hotline, call, plan)
         lang = plan.language or _language_in_url(hotline, call)
         metrics.count_outcome(lang, plan.outcome)
-        log.info("webhook", extra={
+        logs.info_fields(log, "webhook", {
             "path": request.path, "call_sid": call.call_sid, "node": _node_in_url(hotline),
             "lang": lang, "outcome": plan.outcome,
             "ms": round((time.perf_counter() - started) * 1000, 2), **g.pop(_LOGGED, {})})
