@@ -74,6 +74,25 @@ def test_a_changed_prompt_reaches_the_next_caller_without_a_restart(
     assert main_intro_said(app) == NEW_INTRO
 
 
+def test_a_changed_menu_reaches_the_next_caller_and_their_next_key(
+        prompts_dir: Path, make_app: Callable[..., Flask], checks_every_request: None) -> None:
+    # The menu's decisions are remembered per menu: a reloaded menu decides afresh.
+    app = make_app(PROMPTS_DIR=str(prompts_dir))
+
+    def waits_for_a_key(path: str, **params: str) -> str | None:
+        response = signed_post(app.test_client(), path, twilio_params(**params))
+        return ET.fromstring(response.data).find("Gather").get("timeout")  # type: ignore[union-attr]
+
+    assert waits_for_a_key("/voice/incoming") == "5"
+    assert waits_for_a_key("/voice/menu/input?node=language&try=1", Digits="3") == "5"
+
+    menu = prompts_dir / "menu.yaml"
+    menu.write_text(menu.read_text().replace("    timeout: 5\n", "    timeout: 7\n"))
+
+    assert waits_for_a_key("/voice/incoming") == "7"
+    assert waits_for_a_key("/voice/menu/input?node=language&try=1", Digits="3") == "7"
+
+
 def test_a_broken_menu_is_not_loaded_and_calls_go_on_with_the_old_one(
         prompts_dir: Path, make_app: Callable[..., Flask], checks_every_request: None,
         capsys: pytest.CaptureFixture[str]) -> None:

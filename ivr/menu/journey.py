@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from ivr import paths
 from ivr.callback_requests.questions import redirect_to_request
@@ -101,6 +102,14 @@ def first_choice(menu: Menu) -> str:
     return _next(start_node) if start_node.kind == "language" else start_node.name
 
 
+# `start` and `answer` are decided once per menu and place: a call's first step and each key
+# pressed are most of the webhooks, and their plans depend on nothing else (a Plan is
+# immutable). The places are few: the menu's nodes and languages, a few tries and errors, the
+# keys and the callers' calling codes.
+_REMEMBERED = 8192
+
+
+@lru_cache(maxsize=_REMEMBERED)
 def start(menu: Menu, calling_code: str | None) -> Plan:
     return enter(menu, Where(menu.start), calling_code)
 
@@ -139,6 +148,7 @@ def enter(menu: Menu, where: Where, calling_code: str | None, reason: str = "cho
     return Plan(said + then.steps, f"say:{node.name}")
 
 
+@lru_cache(maxsize=_REMEMBERED)
 def answer(menu: Menu, where: Where, key: str | None, calling_code: str | None) -> Plan:
     """What happens after the caller pressed `key` at a node, or nothing (None)."""
     node = menu.node(where.node)

@@ -128,7 +128,9 @@ class Desk:
         return self.hours.get(language, ALWAYS).open_at(moment)
 
 
-@dataclass(frozen=True)
+# Compared and hashed as itself (eq=False): the journey's decisions are remembered per menu
+# (ivr/menu/journey.py), and a reloaded menu is another menu.
+@dataclass(frozen=True, eq=False)
 class Menu:
     start: str
     default_language: str
