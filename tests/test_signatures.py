@@ -7,8 +7,10 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tests.support import CALLER, signature, signed_post, stored_events, twilio_params
+from tests.support import AUTH_TOKEN, CALLER, signature, signed_post, stored_events, twilio_params
 
 WEBHOOKS = ["/voice/incoming", "/voice/menu?node=main&lang=ru",
             "/voice/menu/input?node=main&lang=ru&try=1", "/voice/fallback", "/voice/status"]
@@ -131,3 +133,21 @@ def test_webhook_set_to_http_get_is_checked_too(client: FlaskClient) -> None:
     assert signed.status_code == 200
     assert signed.content_type.startswith("text/xml")
     assert unsigned.status_code == 403
+
+
+@settings(max_examples=200, deadline=None)
+@given(pairs=st.lists(st.tuples(st.sampled_from(["Digits", "From", "CallSid", "b", "B", "", "é"]),
+                                st.text(max_size=12)), max_size=10),
+       url=st.sampled_from(["https://x.example/voice/incoming",
+                            "https://x.example/voice/menu/input?node=main&lang=ru&try=1"]))
+def test_our_signature_is_twilios_whatever_the_parameters(pairs: list[tuple[str, str]],
+                                                          url: str) -> None:
+    # Repeated names, repeated values, any order: the webhooks' own signature (computed for
+    # every request) is the one Twilio's RequestValidator computes.
+    from twilio.request_validator import RequestValidator
+    from werkzeug.datastructures import MultiDict
+
+    from ivr.twilio.webhook_request import _signature
+
+    theirs = RequestValidator(AUTH_TOKEN).compute_signature(url, MultiDict(pairs))
+    assert _signature(AUTH_TOKEN.encode(), url, MultiDict(pairs)).decode() == theirs
