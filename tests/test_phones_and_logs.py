@@ -7,8 +7,11 @@ import json
 import logging
 import sys
 
+import phonenumbers
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ivr import phones
 from ivr.operations.logs import configure, info_fields, redact
@@ -109,3 +112,28 @@ def test_a_caller_is_answered_even_when_the_log_cannot_be_written(
 
     assert response.status_code == 200
     assert b"<Gather" in response.data
+
+
+def normalised_by_phonenumbers(raw: str) -> str | None:
+    """normalise() as phonenumbers alone would: parse, check, format."""
+    try:
+        number = phonenumbers.parse(raw, None)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(raw=st.one_of(
+    st.from_regex(r"\+[0-9]{1,18}", fullmatch=True),
+    st.tuples(st.sampled_from(["+7", "+380", "+375", "+44", "+1", "+39", "+49", "+995", "+7",
+                               "+380", "+0", "+00", "+888", "+979", "+262", "+599", "+1684"]),
+              st.sampled_from(["", "8", "0", "00", "9", "80", "09"]),
+              st.from_regex(r"[0-9]{0,13}", fullmatch=True)).map("".join)))
+def test_a_caller_id_of_a_plus_and_digits_reads_as_phonenumbers_reads_it(raw: str) -> None:
+    # The call log's writer parses every caller's number: a + and digits (how Twilio sends
+    # one) take a shorter way through phonenumbers, to the same number or to none.
+    expected = None if phones.hidden(raw) else normalised_by_phonenumbers(raw)
+    assert phones.normalise(raw) == expected
