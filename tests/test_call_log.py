@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -284,6 +285,42 @@ def test_a_burst_of_webhooks_is_stored_in_few_transactions(
     assert len(stored_events(app)) == 20
     assert sum(batches) == 20
     assert len(batches) <= 5
+
+
+def test_webhooks_of_many_threads_at_once_are_all_stored(app: Flask) -> None:
+    # Entries are queued without a lock; threads queuing at the same moment may each think
+    # another woke the writer. None is lost, and none waits long.
+    log = hotline_of(app).call_log
+    log.drain()
+    start = threading.Barrier(8)
+
+    def webhooks(thread: int) -> None:
+        start.wait()
+        for number in range(50):
+            log.record(Event(CALL_SID, None, "menu", datetime.now(UTC),
+                             dedupe_key=f"{thread}:{number}"))
+
+    threads = [threading.Thread(target=webhooks, args=(thread,)) for thread in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(stored_events(app)) == 400
+
+
+def test_an_entry_nobody_woke_the_writer_for_is_stored_within_seconds(app: Flask) -> None:
+    log = hotline_of(app).call_log
+    log.record(Event(CALL_SID, None, "menu", datetime.now(UTC), dedupe_key="first"))
+    assert log.drain()
+    # As when two threads queue at once and neither wakes the writer: queued, no notice.
+    log._pending.append(Event(CALL_SID, None, "menu", datetime.now(UTC), dedupe_key="quiet"))
+    deadline = time.monotonic() + 5
+    while log._pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert not log._pending, "the writer never looked"
+    assert len(stored_events(app)) == 2
 
 
 def language_changed_in_turn(app: Flask) -> list[str | None]:

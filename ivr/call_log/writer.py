@@ -25,6 +25,8 @@ from ivr.database import transaction
 from ivr.phones import PhoneVault
 
 log = logging.getLogger(__name__)
+# How long the writer waits, idle, before it looks for entries nobody woke it for.
+IDLE_LOOK = 1.0
 
 
 class CallLog:
@@ -53,6 +55,23 @@ class CallLog:
     def record(self, *entries: Entry) -> None:
         if self._pid != os.getpid():
             self._start()
+        pending = self._pending
+        if len(pending) + len(entries) > self.limit:
+            self._record_when_full(entries)
+            return
+        # Every webhook comes through here: the entries are queued without the lock (a
+        # deque's append is atomic), and the writer is woken, under the lock, only when it has
+        # something to do: the first entries after a pause, or a full batch. Waking it on every
+        # webhook costs the webhooks the CPU (and the interpreter lock) of a thread switch
+        # each, for nothing. Should two threads queue at once and neither see itself first,
+        # the writer, which never waits long while idle, finds their entries anyway.
+        pending.extend(entries)
+        queued = len(pending)
+        if queued == len(entries) or queued >= self.batch_size:
+            with self._condition:
+                self._condition.notify_all()
+
+    def _record_when_full(self, entries: tuple[Entry, ...]) -> None:
         with self._condition:
             room = self.limit - len(self._pending)
             if room < len(entries):
@@ -60,11 +79,7 @@ class CallLog:
                 log.error("call log full: entries dropped", extra={"dropped": self.dropped})
                 entries = entries[:max(room, 0)]
             self._pending.extend(entries)
-            # Wake the writer only when it has something to do: the first entries after a
-            # pause, or a full batch. Waking it on every webhook costs the webhooks the CPU
-            # (and the interpreter lock) of a thread switch each, for nothing.
-            if len(self._pending) == len(entries) or len(self._pending) >= self.batch_size:
-                self._condition.notify_all()
+            self._condition.notify_all()
 
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait until everything recorded so far is stored. False if that took too long."""
@@ -128,7 +143,7 @@ class CallLog:
     def _take(self) -> list[Entry] | None:
         with self._condition:
             while not self._pending and not self._closed:
-                self._condition.wait()
+                self._condition.wait(IDLE_LOOK)
             if self._closed:
                 return None
             # Let a burst gather into one transaction (record() wakes us for a full batch,
