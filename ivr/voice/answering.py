@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import wraps
 from urllib.parse import parse_qsl, urlsplit
 
@@ -77,10 +77,13 @@ def _answering_twiml(view: VoiceView, recover: VoiceView) -> Callable[[], Respon
         call = call_params()
         plan = _decide(hotline, call, view, recover)
         body = _render(hotline, call, plan)
-        lang = plan.language or _language_in_url(hotline, call)
+        args = request.args
+        lang = plan.language or _language_in_url(hotline, call, args)
         metrics.count_outcome(lang, plan.outcome)
+        node = args.get("node")
         logs.info_fields(log, "webhook", {
-            "path": request.path, "call_sid": call.call_sid, "node": _node_in_url(hotline),
+            "path": request.path, "call_sid": call.call_sid,
+            "node": node if node in hotline.menu.nodes else None,
             "lang": lang, "outcome": plan.outcome,
             "ms": round((time.perf_counter() - started) * 1000, 2), **g.pop(_LOGGED, {})})
         return Response(body, mimetype=TWIML)
@@ -140,16 +143,11 @@ def followed_at_once(call: CallParams, plan: Plan, path: str,
                 private=plan.private or then.private)
 
 
-def _language_in_url(hotline: Hotline, call: CallParams) -> str | None:
+def _language_in_url(hotline: Hotline, call: CallParams, args: Mapping[str, str]) -> str | None:
     """The caller's language as our URL tells it (for Twilio's fallback, the failed URL's),
     for the log and the metrics."""
-    lang = request.args.get("lang") or query_of(call.params.get("ErrorUrl", "")).get("lang")
+    lang = args.get("lang") or query_of(call.params.get("ErrorUrl", "")).get("lang")
     return lang if lang in hotline.menu.languages else None
-
-
-def _node_in_url(hotline: Hotline) -> str | None:
-    node = request.args.get("node")
-    return node if node in hotline.menu.nodes else None
 
 
 def query_of(url: str) -> dict[str, str]:
