@@ -39,9 +39,9 @@ class WebRequest(Request):
     parameter_storage_class = Parameters
 
     def _load_form_data(self) -> None:
-        environ = self.environ
-        length = environ.get("CONTENT_LENGTH", "")
-        if ("form" in self.__dict__ or environ.get("CONTENT_TYPE") != URLENCODED
+        variables = self.environ  # the WSGI request's, not settings
+        length = variables.get("CONTENT_LENGTH", "")
+        if ("form" in self.__dict__ or variables.get("CONTENT_TYPE") != URLENCODED
                 or not length.isdigit() or self.shallow or "stream" in self.__dict__
                 or getattr(self, "_cached_data", None) is not None):
             super()._load_form_data()
@@ -50,7 +50,7 @@ class WebRequest(Request):
         limit = self.max_content_length
         if limit is not None and size > limit:
             raise RequestEntityTooLarge()
-        body = environ["wsgi.input"].read(size) if size else b""
+        body = variables["wsgi.input"].read(size) if size else b""
         if len(body) < size:
             raise ClientDisconnected()
         # As werkzeug's FormDataParser reads a urlencoded body: invalid bytes in a %-escape
