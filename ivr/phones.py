@@ -48,6 +48,8 @@ HIDDEN_CALLER_IDS = frozenset({
 LONGEST_RAW = 32
 # An E.164 number has at most this many digits after its +.
 E164_DIGITS = 15
+# How Twilio sends a caller ID that is a number: a + and digits.
+_PLUS_DIGITS = re.compile(r"\+[0-9]+")
 
 
 def hidden(raw: str | None) -> bool:
@@ -74,8 +76,6 @@ def normalise(raw: str | None) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-# How Twilio sends a caller ID that is a number: a + and digits.
-_PLUS_DIGITS = re.compile(r"\+[0-9]+")
 _NOT_STRIPPED = (ValidationResult.TOO_SHORT, ValidationResult.IS_POSSIBLE_LOCAL_ONLY,
                  ValidationResult.INVALID_LENGTH)
 
@@ -202,10 +202,9 @@ def mask(e164: str | None) -> str:
 def masked_caller_id(raw: str | None) -> str:
     """mask() of a caller ID as Twilio sent it, for a log line, without parsing it: `withheld`
     for a hidden one or anything but a + and digits."""
-    if hidden(raw) or not raw or len(raw) > 1 + E164_DIGITS or not raw.startswith("+"):
+    if hidden(raw) or not raw or len(raw) > 1 + E164_DIGITS or not _PLUS_DIGITS.fullmatch(raw):
         return WITHHELD
-    digits = raw[1:]
-    return mask(raw) if digits.isascii() and digits.isdigit() else WITHHELD
+    return mask(raw)
 
 
 class PhoneVault:
