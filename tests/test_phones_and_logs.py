@@ -137,3 +137,35 @@ def test_a_caller_id_of_a_plus_and_digits_reads_as_phonenumbers_reads_it(raw: st
     # one) take a shorter way through phonenumbers, to the same number or to none.
     expected = None if phones.hidden(raw) else normalised_by_phonenumbers(raw)
     assert phones.normalise(raw) == expected
+
+
+def example_numbers() -> list[str]:
+    """A number of every kind phonenumbers knows in every region, and the calling codes that
+    have no region: each as sent, and with its last digit changed, one digit more and one
+    less (valid, or not, in the ways a real caller ID may be)."""
+    numbers = []
+    for region in sorted(phonenumbers.SUPPORTED_REGIONS):
+        for kind in phonenumbers.PhoneNumberType.values():
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is not None:
+                numbers.append(example)
+    for code in sorted(phonenumbers.COUNTRY_CODES_FOR_NON_GEO_REGIONS):
+        example = phonenumbers.example_number_for_non_geo_entity(code)
+        if example is not None:
+            numbers.append(example)
+    sent = [phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            for number in numbers]
+    return sorted({variant for raw in sent for variant in (
+        raw, raw[:-1] + str((int(raw[-1]) + 3) % 10), raw + "5", raw[:-1])})
+
+
+def test_every_kind_of_number_in_every_region_reads_as_phonenumbers_reads_it() -> None:
+    # Random digits are seldom a valid number: these are, or nearly, in every region phonenumbers
+    # knows (shared calling codes such as +1, +7 and +44 among them), so that the call log's
+    # check of a caller's number, phonenumbers' own steps asked in another order, is held to
+    # phonenumbers' answer where it matters.
+    numbers = example_numbers()
+    assert len(numbers) > 4000
+    differ = [raw for raw in numbers if phones.normalise(raw) != normalised_by_phonenumbers(raw)]
+    assert differ == []
+    assert sum(phones.normalise(raw) is not None for raw in numbers) > 2000  # valid ones too
