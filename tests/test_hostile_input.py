@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import xml.etree.ElementTree as ET
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -141,6 +141,17 @@ def test_a_webhooks_form_is_read_exactly_as_werkzeug_reads_it(body: bytes) -> No
     from ivr.http_request import WebRequest
 
     assert form_read_by(WebRequest, body) == form_read_by(Request, body)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(text=st.one_of(st.text(alphabet="ab=&%+2BCfF0é ;\x00", max_size=40), st.text(max_size=30)))
+def test_a_form_is_split_into_the_pairs_parse_qsl_finds(text: str) -> None:
+    # Only names and values with an escape or a + are unquoted (parse_qsl unquotes them all):
+    # the same pairs, escapes and invalid bytes read the same way.
+    from ivr.http_request import urlencoded_pairs
+
+    assert urlencoded_pairs(text) == parse_qsl(text, keep_blank_values=True,
+                                               errors="werkzeug.url_quote")
 
 
 def test_a_form_cut_short_or_too_long_or_of_another_kind_is_answered_as_werkzeug_would() -> None:
