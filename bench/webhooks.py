@@ -306,6 +306,10 @@ def measure_beside_revision(work: Path, options: argparse.Namespace, database: s
 
 
 SLICES = 5
+# After a slice, the time the call log's writer takes to store what it still holds (it waits
+# 0.1 s for a batch to gather, then writes it): that work is the slice's, and done during the
+# next slice it would slow the other app down instead.
+SETTLE_SECONDS = 0.5
 
 
 def load_beside(work: Path, scenario: Scenario, port: int, reference_port: int,
@@ -317,7 +321,9 @@ def load_beside(work: Path, scenario: Scenario, port: int, reference_port: int,
     seconds = max(1, round(options.seconds / SLICES))
     ours, theirs = [], []
     for _ in range(SLICES):
+        time.sleep(SETTLE_SECONDS)
         theirs.append(run_wrk(work, requests, reference_port, options.connections, seconds))
+        time.sleep(SETTLE_SECONDS)
         ours.append(run_wrk(work, requests, port, options.connections, seconds))
     answered[0] += sum(run.requests - run.errors for run in (warm_up, *ours))
     return combined(ours), combined(theirs)
