@@ -135,7 +135,8 @@ def _header(asked: Request, name: str) -> str | None:
     """A request header, `name` upper-cased with underscores, read from the WSGI request as
     werkzeug's headers read it, without building them (an absent one costs them an
     exception, on every webhook)."""
-    value: str | None = asked.environ.get("HTTP_" + name)
+    variables = asked.environ  # the WSGI request's, not settings
+    value: str | None = variables.get(f"HTTP_{name}")
     return value
 
 
