@@ -127,9 +127,9 @@ def _valid(number: phonenumbers.PhoneNumber) -> bool:
     caller's number is checked, by the call log's writer; tests/test_phones_and_logs.py holds
     it to phonenumbers."""
     country_code = number.country_code
-    regions = COUNTRY_CODE_TO_REGION_CODE.get(country_code or 0)
-    if not regions or country_code is None:
+    if country_code is None or country_code not in COUNTRY_CODE_TO_REGION_CODE:
         return False
+    regions = COUNTRY_CODE_TO_REGION_CODE[country_code]
     national = national_significant_number(number)
     region = regions[0]
     if len(regions) > 1:  # as phonenumbers' _region_code_for_number_from_list
