@@ -197,7 +197,7 @@ def refuse_unless_signed(hotline: Hotline) -> Response | None:
             return None
     except Exception:
         log.exception("signature check failed", extra={"path": request.path})
-    reason = "signed wrongly" if request.headers.get("X-Twilio-Signature") else "not signed"
+    reason = "signed wrongly" if _header(_request(), "X_TWILIO_SIGNATURE") else "not signed"
     metrics.count_forged(request.url_rule.rule if request.url_rule else metrics.OTHER)
     # Nothing from the request body: a forged request may still carry a real number.
     log.warning("webhook refused", extra={"path": request.path, "reason": reason})
