@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 import pytest
@@ -30,6 +31,17 @@ def test_forged_request_is_refused(client: FlaskClient, path: str) -> None:
     response = signed_post(client, path, params, token="not-our-auth-token")
 
     assert response.status_code == 403
+
+
+def test_the_log_says_whether_a_refused_webhook_was_unsigned_or_signed_wrongly(
+        client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
+    client.post("/voice/incoming", data=twilio_params())
+    signed_post(client, "/voice/incoming", twilio_params(), token="not-our-auth-token")
+
+    refused = [json.loads(line) for line in capsys.readouterr().err.splitlines()
+               if '"webhook refused"' in line]
+    assert [line["reason"] for line in refused] == ["not signed", "signed wrongly"]
+    assert CALLER not in json.dumps(refused)
 
 
 @pytest.mark.parametrize("path", WEBHOOKS)
