@@ -23,6 +23,7 @@ With `--without PARTS` the app is served with parts of every webhook switched of
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import re
@@ -307,26 +308,78 @@ def measure_beside_revision(work: Path, options: argparse.Namespace, database: s
 
 SLICES = 5
 # After a slice, the time the call log's writer takes to store what it still holds (it waits
-# 0.1 s for a batch to gather, then writes it): that work is the slice's, and done during the
-# next slice it would slow the other app down instead.
+# a quarter of a second for a batch to gather, then writes it).
 SETTLE_SECONDS = 0.5
 
 
 def load_beside(work: Path, scenario: Scenario, port: int, reference_port: int,
                 options: argparse.Namespace, answered: list[int]) -> tuple[Figures, Figures]:
-    """The app and the reference on the same requests, in alternating slices of the time."""
+    """The app and the reference on the same requests, in alternating slices of the time.
+
+    What an app still does for a slice once wrk has stopped (the call log's last batch, and
+    PostgreSQL's part in it) is that slice's work too: the processor time the app and the
+    database spend while they settle is counted into the slice, as the time it would have
+    taken of both cores under load. Without it, an app that puts work off (a longer wait for
+    a batch to gather) would look faster by the work it left for after the slice."""
     requests = work / f"{slug(scenario.name)}.tsv"
     warm_up = run_wrk(work, requests, port, options.connections, 2)
     run_wrk(work, requests, reference_port, options.connections, 2)
     seconds = max(1, round(options.seconds / SLICES))
     ours, theirs = [], []
+    time.sleep(SETTLE_SECONDS)
     for _ in range(SLICES):
-        time.sleep(SETTLE_SECONDS)
-        theirs.append(run_wrk(work, requests, reference_port, options.connections, seconds))
-        time.sleep(SETTLE_SECONDS)
-        ours.append(run_wrk(work, requests, port, options.connections, seconds))
+        theirs.append(settled(run_wrk(work, requests, reference_port, options.connections,
+                                      seconds), reference_port))
+        ours.append(settled(run_wrk(work, requests, port, options.connections, seconds), port))
     answered[0] += sum(run.requests - run.errors for run in (warm_up, *ours))
     return combined(ours), combined(theirs)
+
+
+def settled(figures: Figures, port: int) -> Figures:
+    """`figures` with the time the app serving `port` and the database take to finish the
+    slice's work after it (waited for SETTLE_SECONDS, which also leaves the next slice a
+    machine at rest) added to the slice's time."""
+    processes = serving(port)
+    before = cpu_seconds(processes)
+    time.sleep(SETTLE_SECONDS)
+    deferred = cpu_seconds(processes) - before
+    if not figures.per_second:
+        return figures
+    duration = figures.requests / figures.per_second + deferred / (os.cpu_count() or 1)
+    return dataclasses.replace(figures, per_second=figures.requests / duration)
+
+
+def serving(port: int) -> list[int]:
+    """The gunicorn serving `port` (its master and workers) and PostgreSQL's processes."""
+    master = SERVERS.get(port)
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name, fields = text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
+        pid, parent = int(stat.parent.name), int(fields[1])
+        if name == "postgres" or master in (pid, parent):
+            found.append(pid)
+    return found
+
+
+def cpu_seconds(processes: list[int]) -> float:
+    """User and system time of these processes, all their threads, so far."""
+    ticks = 0
+    for pid in processes:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone since: what it did is lost to the count, as it would be to wrk
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / CLOCK_TICKS
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# Each gunicorn's master by the port it serves (gunicorn() fills it in).
+SERVERS: dict[int, int] = {}
 
 
 def combined(runs: list[Figures]) -> Figures:
@@ -377,6 +430,7 @@ def gunicorn(target: str, environ: dict[str, str], workers: int | None,
         command += ["--workers", str(workers)]
     with log.open("w") as output:
         server = subprocess.Popen(command, cwd=cwd, env=environ, stdout=output, stderr=output)
+        SERVERS[int(environ["PORT"])] = server.pid
         try:
             wait_for_port(int(environ["PORT"]), server, log)
             yield server
