@@ -32,8 +32,12 @@ IDLE_LOOK = 1.0
 class CallLog:
     """Queues entries in memory and stores them from one background thread per process."""
 
+    # `linger`: how long a batch may gather. Each batch is a transaction of four round trips
+    # whatever its size: at 300 calls a second a worker's batches held 23 calls after 0.1 s
+    # and cost the writer and PostgreSQL about 40 µs a call more than batches of 75 (as long as
+    # the log's lag behind a call, and what a hard kill can lose of it, stays under a second).
     def __init__(self, engine: Engine, vault: PhoneVault, *, batch_size: int = 500,
-                 linger: float = 0.1, limit: int = 100_000) -> None:
+                 linger: float = 0.25, limit: int = 100_000) -> None:
         self.engine = engine
         self.vault = vault
         self.batch_size = batch_size
