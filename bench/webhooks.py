@@ -355,13 +355,12 @@ def serving(port: int) -> list[int]:
     """The gunicorn serving `port` (its master and workers) and PostgreSQL's processes."""
     master = SERVERS.get(port)
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
+    for entry in Path("/proc").glob("[0-9]*"):
+        stat = process_stat(entry.name)
+        if stat is None:
             continue
-        name, fields = text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
-        pid, parent = int(stat.parent.name), int(fields[1])
+        name, fields = stat
+        pid, parent = int(entry.name), int(fields[1])
         if name == "postgres" or master in (pid, parent):
             found.append(pid)
     return found
@@ -371,12 +370,19 @@ def cpu_seconds(processes: list[int]) -> float:
     """User and system time of these processes, all their threads, so far."""
     ticks = 0
     for pid in processes:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone since: what it did is lost to the count, as it would be to wrk
-        ticks += int(fields[11]) + int(fields[12])
+        stat = process_stat(str(pid))
+        if stat is not None:  # else gone since: what it did is lost to the count, as to wrk's
+            ticks += int(stat[1][11]) + int(stat[1][12])
     return ticks / CLOCK_TICKS
+
+
+def process_stat(pid: str) -> tuple[str, list[str]] | None:
+    """A process's name and the fields of /proc/PID/stat after it; None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
